@@ -1,0 +1,105 @@
+"""The `Model` interface every pipeline phase talks to, and its value types.
+
+A prompt is either a string (raw completion) or a list of chat messages
+(`{"role": ..., "content": ...}`), which the backend renders with the model's own chat
+template. Backends: `llama_cpp_backend.LlamaCppModel` (in-process GGUF) and
+`openai_http.OpenAIModel` (any OpenAI-compatible server). Tests use `scripted.ScriptedModel`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Protocol, Sequence, Union, runtime_checkable
+
+import numpy as np
+
+Message = dict[str, str]
+Prompt = Union[str, Sequence[Message]]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float = 0.0  # 0 = greedy
+    top_p: float = 1.0
+    top_k: int = 0  # 0 = off
+    max_tokens: int = 512
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    logprobs: bool = False  # return the log-probability of each generated token
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens}")
+        object.__setattr__(self, "stop", tuple(self.stop))
+
+    def with_(self, **changes: Any) -> "Sampling":
+        return replace(self, **changes)
+
+
+@dataclass
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str  # "stop" (EOS or a stop string) or "length"
+    elapsed_s: float = 0.0
+    token_logprobs: list[float] | None = None
+    # prompt tokens that were not evaluated again (prefix cache / shared batch prefix)
+    cached_prompt_tokens: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mean_logprob(self) -> float | None:
+        if not self.token_logprobs:
+            return None
+        vals = [v for v in self.token_logprobs if v is not None and math.isfinite(v)]
+        return sum(vals) / len(vals) if vals else None
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.completion_tokens / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@runtime_checkable
+class Model(Protocol):
+    """What the pipeline needs from a language model."""
+
+    name: str
+
+    def generate(self, prompt: Prompt, sampling: Sampling | None = None) -> Completion:
+        """One completion of a raw prompt (str) or a chat (list of messages)."""
+        ...
+
+    def generate_many(self, prompt: Prompt, samplings: Sequence[Sampling]) -> list[Completion]:
+        """len(samplings) completions of ONE prompt; backends that can decode them together do."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """float32 array (len(texts), embedding_dim): the model's own pooled hidden states."""
+        ...
+
+    @property
+    def embedding_dim(self) -> int: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def info(self) -> dict[str, Any]: ...
+
+
+def apply_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+    """Cut `text` at the first stop string; return (text, stopped)."""
+    cut = len(text)
+    for s in stop:
+        if s:
+            i = text.find(s)
+            if i != -1:
+                cut = min(cut, i)
+    return text[:cut], cut < len(text)
