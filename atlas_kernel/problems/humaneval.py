@@ -101,13 +101,19 @@ def parse_docstring_examples(prompt: str, entry_point: str) -> list[TestCase]:
                     call = call.split("#", 1)[0]
                 except SyntaxError:
                     pass
-            expected_lines = []
+            # the expected value: the fewest following lines that form a literal
+            # (doctest output may wrap; prose may follow without a blank line)
+            expected_lines: list[str] = []
+            value = None
             j = i + 1
             while j < len(lines) and lines[j].strip() and not lines[j].strip().startswith(">>>"):
                 expected_lines.append(lines[j].strip())
                 j += 1
+                value = _literal(" ".join(expected_lines))
+                if value is not None:
+                    break
             if expected_lines:
-                add(call, _literal(" ".join(expected_lines)))
+                add(call, value)
             elif "==" in call:  # ">>> f(x) == y" on one line
                 left, right = call.rsplit("==", 1)
                 add(left, _literal(right))
