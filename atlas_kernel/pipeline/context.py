@@ -1,0 +1,121 @@
+"""The run context every phase gets: the problem, the model, the config, the state, and recorded
+access to the model and the sandbox (so every prompt, completion and test run lands in the trace
+and the event stream, and budgets are enforced in one place)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterator, Sequence
+
+from atlas_kernel.models.base import Completion, Model, Prompt, Sampling
+from atlas_kernel.pipeline.config import PipelineConfig
+from atlas_kernel.pipeline.events import Event
+from atlas_kernel.pipeline.state import Candidate, SolveState
+from atlas_kernel.pipeline.trace import Trace
+from atlas_kernel.problems.types import Problem, TestCase
+
+# energy scorer hook: (problem, candidates, embeddings) -> energies (lower = more likely correct)
+EnergyScorer = Callable[[Problem, Sequence[Candidate], Any], Sequence[float]]
+
+
+class BudgetExhausted(Exception):
+    pass
+
+
+class RunContext:
+    def __init__(self, problem: Problem, model: Model, config: PipelineConfig, *, style: str = "chat",
+                 sandbox: Any = None, energy_scorer: EnergyScorer | None = None):
+        self.problem = problem
+        self.model = model
+        self.config = config
+        self.style = style
+        self.sandbox = sandbox
+        self.energy_scorer = energy_scorer
+        self.state = SolveState(problem, tier=config.tier)
+        info = model.info() if hasattr(model, "info") else {"name": getattr(model, "name", "?")}
+        self.trace = Trace(problem=problem.to_dict(), config=config.to_dict(), model=info)
+        self._outbox: list[Event] = []
+        self.t0 = time.perf_counter()
+        self._call_no = 0
+        self.exhausted: str | None = None  # set when the token or time budget ran out
+
+    # -- events ----------------------------------------------------------------------------
+    def emit(self, kind: str, phase: str, /, **data: Any) -> None:
+        ev = Event(kind, phase, data)
+        self.trace.events.append(ev)
+        self._outbox.append(ev)
+
+    def flush(self) -> Iterator[Event]:
+        while self._outbox:
+            yield self._outbox.pop(0)
+
+    # -- budgets ---------------------------------------------------------------------------
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def tokens_left(self) -> int:
+        return self.config.token_budget - self.state.tokens_used
+
+    def out_of_budget(self) -> str | None:
+        if self.elapsed() > self.config.time_budget_s:
+            return f"time budget of {self.config.time_budget_s:.0f}s used"
+        if self.tokens_left() <= 0:
+            return f"token budget of {self.config.token_budget} used"
+        return None
+
+    def _cap(self, sampling: Sampling) -> Sampling:
+        left = self.tokens_left()
+        if left <= 0:
+            raise BudgetExhausted(f"token budget of {self.config.token_budget} used")
+        return sampling if sampling.max_tokens <= left else sampling.with_(max_tokens=left)
+
+    # -- model -----------------------------------------------------------------------------
+    def _record(self, phase: str, purpose: str, prompt: Prompt, sampling: Sampling, c: Completion) -> None:
+        self._call_no += 1
+        cid = f"call{self._call_no}"
+        self.state.tokens_used += c.completion_tokens
+        self.trace.llm_calls.append({
+            "id": cid, "phase": phase, "purpose": purpose, "prompt": prompt if isinstance(prompt, str) else [dict(m) for m in prompt],
+            "completion": c.text, "sampling": {"temperature": sampling.temperature, "top_p": sampling.top_p,
+                                               "max_tokens": sampling.max_tokens, "seed": sampling.seed},
+            "prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens,
+            "cached_prompt_tokens": c.cached_prompt_tokens, "elapsed_s": c.elapsed_s,
+            "finish_reason": c.finish_reason, "mean_logprob": c.mean_logprob,
+        })
+        self.emit("llm_call", phase, id=cid, purpose=purpose, prompt_tokens=c.prompt_tokens,
+                  completion_tokens=c.completion_tokens, elapsed_s=c.elapsed_s)
+
+    def generate(self, phase: str, purpose: str, prompt: Prompt, sampling: Sampling) -> Completion:
+        sampling = self._cap(sampling)
+        c = self.model.generate(prompt, sampling)
+        self._record(phase, purpose, prompt, sampling, c)
+        return c
+
+    def generate_many(self, phase: str, purpose: str, prompt: Prompt, samplings: Sequence[Sampling]) -> list[Completion]:
+        if not samplings:
+            return []
+        per = max(1, self.tokens_left() // len(samplings))
+        if self.tokens_left() <= 0:
+            raise BudgetExhausted(f"token budget of {self.config.token_budget} used")
+        samplings = [s if s.max_tokens <= per else s.with_(max_tokens=per) for s in samplings]
+        outs = self.model.generate_many(prompt, samplings)
+        for i, (s, c) in enumerate(zip(samplings, outs)):
+            self._record(phase, f"{purpose} [{i + 1}/{len(outs)}]", prompt, s, c)
+        return outs
+
+    # -- sandbox ---------------------------------------------------------------------------
+    def run_tests(self, phase: str, candidate: Candidate, tests: Sequence[TestCase], suite: str) -> list[dict[str, Any]]:
+        from atlas_kernel.grading.verify import run_tests
+        from atlas_kernel.sandbox import Limits
+
+        if not tests:
+            return []
+        t0 = time.perf_counter()
+        verdicts = [v.to_dict() for v in run_tests(self.problem, candidate.code, tests, sandbox=self.sandbox,
+                                                    limits=Limits(timeout_s=self.config.test_timeout_s))]
+        passed = sum(1 for v in verdicts if v["verdict"] == "passed")
+        self.trace.test_runs.append({"phase": phase, "candidate": candidate.id, "suite": suite, "passed": passed,
+                                     "total": len(verdicts), "verdicts": verdicts, "elapsed_s": time.perf_counter() - t0})
+        self.emit("test_run", phase, candidate=candidate.id, suite=suite, passed=passed, total=len(verdicts),
+                  verdicts=[v["verdict"] for v in verdicts])
+        return verdicts

@@ -1,0 +1,99 @@
+"""PlanSearch: observations (constraint sets) that point to different algorithm families, one plan
+per observation (prose, no code), then an implementation of each plan.
+
+A model this small often repeats one idea or writes code where a plan was asked for; so the
+observations it gives are de-duplicated and topped up from a fixed list of algorithm families
+(chosen deterministically from the seed), and code in a plan is cut off before implementing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from atlas_kernel.models.base import Sampling
+from atlas_kernel.pipeline.events import Event
+from atlas_kernel.pipeline.prompts import task_text
+
+FAMILIES = (
+    "a direct loop over the input that builds the answer step by step",
+    "sorting the data first and then scanning it once",
+    "a dictionary or counter that records what has been seen",
+    "a mathematical formula or property instead of brute force",
+    "checking every possibility (brute force) because the input is small",
+    "splitting the problem into a small helper function and a main function",
+    "two pointers or a sliding window",
+    "recursion or dynamic programming over smaller cases",
+)
+
+
+def _lines(text: str) -> list[str]:
+    out = []
+    for line in text.splitlines():
+        line = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", line).strip()
+        if len(line) >= 12 and not line.startswith(("```", "def ", "import ", "return ")):
+            out.append(line.rstrip("."))
+    return out
+
+
+def observations(ctx, n: int) -> tuple[list[str], str]:
+    """n distinct observations; the raw model text is returned for the trace."""
+    prompt = [{"role": "user", "content": (
+        f"{task_text(ctx.problem, with_examples=False)}\n\nDo not write code. List {n + 1} different observations "
+        "about this problem, each suggesting a different way to solve it (for example a loop, sorting, a "
+        "dictionary, a formula). One short sentence per line.")}]
+    c = ctx.generate("plansearch", "observations", prompt, Sampling(temperature=0.0, max_tokens=ctx.config.plan_tokens))
+    seen: set[str] = set()
+    obs: list[str] = []
+    for line in _lines(c.text):
+        key = re.sub(r"\W+", " ", line.lower()).strip()
+        if key not in seen:
+            seen.add(key)
+            obs.append(line)
+    start = ctx.config.seed % len(FAMILIES)
+    i = 0
+    while len(obs) < n:
+        obs.append(f"It can be solved with {FAMILIES[(start + i) % len(FAMILIES)]}")
+        i += 1
+    return obs[:n], c.text
+
+
+def plan_for(ctx, observation: str) -> str:
+    prompt = [{"role": "user", "content": (
+        f"{task_text(ctx.problem, with_examples=False)}\n\nIdea: {observation}.\n\nUsing this idea, write a plan "
+        "of 3 to 6 short numbered steps that solves the problem. Do not write code.")}]
+    c = ctx.generate("plansearch", "plan", prompt, Sampling(temperature=0.0, max_tokens=ctx.config.plan_tokens))
+    plan = c.text.split("```", 1)[0].strip()  # a plan with code in it: keep the prose only
+    return plan or observation
+
+
+def implement(ctx, plan: str) -> tuple[str, int, float | None]:
+    from atlas_kernel.pipeline.prompts import chat_code_prompt
+
+    msgs = chat_code_prompt(ctx.problem, instruction=(
+        f"Follow this plan:\n{plan}\n\nReturn the whole solution in one ```python code block."))
+    c = ctx.generate("plansearch", "implement plan", msgs,
+                     Sampling(temperature=0.0, max_tokens=ctx.config.max_tokens, logprobs=True))
+    return c.text, c.completion_tokens, c.mean_logprob
+
+
+def run(ctx) -> Iterator[Event]:
+    from atlas_kernel.pipeline.extract import extract_code
+    from atlas_kernel.pipeline.state import Candidate
+
+    n = ctx.config.n_plans
+    if n <= 0:
+        return
+    obs, raw = observations(ctx, n)
+    yield from ctx.flush()
+    for o in obs:
+        if ctx.out_of_budget():
+            break
+        plan = plan_for(ctx, o)
+        yield from ctx.flush()
+        text, tokens, lp = implement(ctx, plan)
+        cand = Candidate(id=ctx.state.new_id("plan"), code=extract_code(ctx.problem, text), origin="plan",
+                         plan=f"{o}\n{plan}", completion_tokens=tokens, mean_logprob=lp)
+        ctx.state.candidates.append(cand)
+        ctx.emit("candidate", "plansearch", id=cand.id, origin="plan", plan=cand.plan, tokens=tokens, code=cand.code)
+        yield from ctx.flush()

@@ -1,0 +1,110 @@
+"""Repair by multi-perspective chain of thought (PR-CoT), when no candidate passes its own checks.
+
+Each round takes the best candidate so far, shows the model its failure on a PUBLIC example (or,
+without public examples, on a kept self-test: input, expected majority output, actual output or
+error), and asks for an analysis from one perspective followed by a corrected program, once per
+perspective. Repaired programs are verified like any candidate; the loop stops as soon as one
+passes every public example, or when rounds, tokens or time run out. The prompts differ only in
+their last paragraph, so the backend's prefix cache evaluates the shared part once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from atlas_kernel.models.base import Sampling
+from atlas_kernel.pipeline.events import Event
+from atlas_kernel.pipeline.prompts import task_text
+from atlas_kernel.pipeline.state import Candidate
+
+PERSPECTIVES = {
+    "logic": "Check the logic line by line: which step computes the wrong value for this input?",
+    "edge_cases": "Think about edge cases and completeness: empty input, one element, equal values, negative numbers.",
+    "assumptions": "Question the assumptions: did the program misread the task, the input format or the output format?",
+    "alternative": "Consider a different, simpler algorithm that is clearly correct, and use it instead.",
+}
+
+
+def failure_feedback(ctx, cand: Candidate) -> str | None:
+    for v in cand.public:
+        if v["verdict"] != "passed":
+            return _describe(v.get("verdict"), v.get("input", ""), v.get("expected", ""), v.get("actual", ""), v.get("message", ""))
+    for i, t in enumerate(ctx.state.self_tests):
+        if t.kept and cand.self_outputs.get(i) != t.expected:
+            got = cand.self_outputs.get(i)
+            return _describe("wrong_answer" if got is not None else "runtime_error", t.input, t.expected or "", got or "", "")
+    return None
+
+
+def _describe(verdict: str, inp: Any, expected: Any, actual: Any, message: str) -> str:
+    parts = [f"It fails ({verdict}) on this test.", f"Input:\n{str(inp).strip()[:400]}", f"Expected:\n{str(expected).strip()[:300]}"]
+    if actual:
+        parts.append(f"Got:\n{str(actual).strip()[:300]}")
+    if message:
+        parts.append(f"Error:\n{message.strip()[:300]}")
+    return "\n".join(parts)
+
+
+def _needs_repair(ctx, cand: Candidate) -> bool:
+    if cand.public_total:
+        return cand.public_passed < cand.public_total
+    kept = ctx.state.kept_self_tests
+    return bool(kept) and ctx.state.self_passed(cand) < len(kept)
+
+
+def run(ctx, verify) -> Iterator[Event]:
+    """verify(candidates) runs public tests + self-tests on new candidates (given by the pipeline)."""
+    from atlas_kernel.pipeline.extract import extract_code
+
+    state = ctx.state
+    cfg = ctx.config
+    for rnd in range(1, cfg.repair_rounds + 1):
+        best = state.candidate(state.ranking[0]) if state.ranking else state.best_public()
+        if best is None or not _needs_repair(ctx, best):
+            ctx.emit("early_stop", "repair", reason="a candidate passes its checks: nothing to repair")
+            yield from ctx.flush()
+            return
+        feedback = failure_feedback(ctx, best)
+        if feedback is None:
+            return
+        new: list[Candidate] = []
+        for name in cfg.repair_perspectives:
+            if ctx.out_of_budget():
+                break
+            hint = PERSPECTIVES.get(name, name)
+            msgs = [{"role": "user", "content": (
+                f"{task_text(ctx.problem, with_examples=False)}\n\nThis program is wrong:\n```python\n{best.code.strip()}\n```\n"
+                f"{feedback}\n\n{hint}\nExplain the bug in one or two sentences, then write the corrected program in one ```python block.")}]
+            c = ctx.generate("repair", f"repair round {rnd} ({name})", msgs,
+                             Sampling(temperature=0.0, max_tokens=cfg.max_tokens, logprobs=True))
+            cand = Candidate(id=state.new_id("repair"), code=extract_code(ctx.problem, c.text), origin="repair",
+                             plan=f"{name}: {c.text.split('```', 1)[0].strip()[:300]}", parent=best.id,
+                             completion_tokens=c.completion_tokens, mean_logprob=c.mean_logprob,
+                             meta={"round": rnd, "perspective": name})
+            state.candidates.append(cand)
+            new.append(cand)
+            ctx.emit("candidate", "repair", id=cand.id, origin="repair", plan=cand.plan, tokens=c.completion_tokens, code=cand.code)
+            ctx.emit("repair", "repair", round=rnd, perspective=name, parent=best.id, candidate=cand.id)
+            yield from ctx.flush()
+            verify([cand])
+            yield from ctx.flush()
+            if cand.public_total and cand.public_passed == cand.public_total:
+                break
+        if not new:
+            return
+        yield from verify_self(ctx, new)
+        from atlas_kernel.pipeline.select import select
+
+        state.ranking, state.selection_reason = select(state, cfg.selector)
+        if not _needs_repair(ctx, state.candidate(state.ranking[0])):
+            ctx.emit("early_stop", "repair", reason=f"repair round {rnd} produced a candidate that passes its checks")
+            yield from ctx.flush()
+            return
+
+
+def verify_self(ctx, cands) -> Iterator[Event]:
+    from atlas_kernel.pipeline import selftests
+
+    if ctx.config.self_tests and ctx.state.self_tests:
+        selftests.evaluate(ctx, cands)
+    yield from ctx.flush()

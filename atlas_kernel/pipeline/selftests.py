@@ -1,0 +1,145 @@
+"""Self-generated tests: the model writes new test inputs; the candidates decide the answers.
+
+Rule (documented, used everywhere): every candidate runs on every generated input. An input is
+KEPT when at least max(2, ceil(m / 2)) of the m candidates that produced an output agree on it;
+that majority output becomes the expected output. The model's own claimed answer (from an
+`assert f(x) == y` line) is recorded beside it but never decides, because a model this small
+computes answers far less reliably than its programs do. Identical programs count once. An input no candidate can run, or on
+which candidates scatter, is dropped.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+from collections import Counter
+from typing import Iterator
+
+from atlas_kernel.models.base import Sampling
+from atlas_kernel.pipeline.events import Event
+from atlas_kernel.pipeline.outputs import collect_outputs
+from atlas_kernel.pipeline.prompts import format_examples, task_text
+from atlas_kernel.pipeline.state import SelfTest
+
+RULE = "kept when >= max(2, ceil(m/2)) of the m candidates with an output agree; the majority output is expected"
+MAX_INPUT_CHARS = 2000
+
+
+def _call_to_json_args(call: str) -> str | None:
+    try:
+        node = ast.parse(call, mode="eval").body
+    except SyntaxError:
+        return None
+    if not isinstance(node, ast.Call) or node.keywords:
+        return None
+    try:
+        args = [ast.literal_eval(a) for a in node.args]
+        return "\n".join(json.dumps(a) for a in args)
+    except (ValueError, TypeError, SyntaxError):
+        return None
+
+
+def parse_inputs(problem, text: str) -> list[tuple[str, str | None]]:
+    """(input, model's claimed output or None) pairs from the model's answer."""
+    found: list[tuple[str, str | None]] = []
+    if problem.kind == "stdio":
+        for m in re.finditer(r"```[^\n]*\n(.*?)```", text, re.DOTALL):
+            block = m.group(1)
+            if block.strip() and len(block) <= MAX_INPUT_CHARS and not block.lstrip().startswith(("def ", "import ", "print(")):
+                found.append((block if block.endswith("\n") else block + "\n", None))
+        return found
+    entry = re.escape(problem.entry_point or "")
+    for m in re.finditer(rf"({entry}\s*\(.*\))\s*(?:==\s*(.+))?$", text, re.MULTILINE):
+        call, expected = m.group(1).strip(), (m.group(2) or "").strip() or None
+        # balance: cut a trailing part the regex swallowed (e.g. comments)
+        try:
+            ast.parse(call, mode="eval")
+        except SyntaxError:
+            continue
+        if len(call) > MAX_INPUT_CHARS:
+            continue
+        if problem.io_format == "json":
+            args = _call_to_json_args(call)
+            if args is None:
+                continue
+            found.append((args, expected))
+        else:
+            found.append((call, expected))
+    return found
+
+
+def prompt_for(problem, n: int) -> list[dict[str, str]]:
+    ex = format_examples(problem)
+    if problem.kind == "stdio":
+        ask = (f"Write {n} new, different test inputs for a program that solves this problem, including edge cases. "
+               "Put each input in its own ``` block. Do not write the program.")
+    else:
+        ask = (f"Write {n} new, different tests for `{problem.entry_point}`, including edge cases, as lines of the form\n"
+               f"assert {problem.entry_point}(...) == ...\nDo not write the function.")
+    body = task_text(problem, with_examples=False)
+    if ex:
+        body += f"\n\nExamples:\n{ex}"
+    return [{"role": "user", "content": f"{body}\n\n{ask}"}]
+
+
+def decide(tests: list[SelfTest], outputs: list[list[str | None]]) -> None:
+    """Apply the agreement rule to tests given outputs[candidate][test]."""
+    for i, t in enumerate(tests):
+        col = [row[i] for row in outputs if i < len(row) and row[i] is not None]
+        t.runnable = len(col)
+        if not col:
+            t.kept, t.expected, t.support = False, None, 0
+            continue
+        value, support = Counter(col).most_common(1)[0]
+        t.support = support
+        if support >= max(2, math.ceil(len(col) / 2)):
+            t.kept, t.expected = True, value
+        else:
+            t.kept, t.expected = False, None
+
+
+def run(ctx) -> Iterator[Event]:
+    state = ctx.state
+    problem = ctx.problem
+    n = ctx.config.n_self_test_inputs
+    c = ctx.generate("self_tests", "write test inputs", prompt_for(problem, n),
+                     Sampling(temperature=0.0, max_tokens=min(64 * n, 512)))
+    yield from ctx.flush()
+    public_inputs = {t.input.strip() for t in problem.public_tests}
+    seen: set[str] = set()
+    tests: list[SelfTest] = []
+    for inp, claimed in parse_inputs(problem, c.text):
+        key = inp.strip()
+        if key in seen or key in public_inputs:
+            continue
+        seen.add(key)
+        tests.append(SelfTest(input=inp, model_expected=claimed))
+        if len(tests) >= n:
+            break
+    state.self_tests = tests
+    evaluate(ctx, state.candidates)
+    ctx.emit("self_tests", "self_tests", generated=len(tests), kept=sum(t.kept for t in tests), rule=RULE,
+             tests=[{"input": t.input, "expected": t.expected, "support": t.support, "runnable": t.runnable,
+                     "kept": t.kept} for t in tests])
+    yield from ctx.flush()
+
+
+def evaluate(ctx, candidates) -> None:
+    """Run candidates on all self-test inputs and re-apply the rule over every candidate so far."""
+    state = ctx.state
+    if not state.self_tests or not candidates:
+        return
+    inputs = [t.input for t in state.self_tests]
+    todo = [c for c in candidates if len(c.self_outputs) < len(inputs)]
+    if todo:
+        outs = collect_outputs(ctx.problem, [c.code for c in todo], inputs, timeout_s=ctx.config.test_timeout_s,
+                               sandbox=ctx.sandbox)
+        for cand, row in zip(todo, outs):
+            cand.self_outputs = {i: v for i, v in enumerate(row)}
+    # identical programs agreeing is one vote, not several: count distinct programs only
+    distinct = {}
+    for c in state.candidates:
+        distinct.setdefault(" ".join(c.code.split()), c)
+    decide(state.self_tests, [[c.self_outputs.get(i) for i in range(len(inputs))] for c in distinct.values()])
