@@ -59,11 +59,18 @@ def run(ctx, verify) -> Iterator[Event]:
     state = ctx.state
     cfg = ctx.config
     for rnd in range(1, cfg.repair_rounds + 1):
-        best = state.candidate(state.ranking[0]) if state.ranking else state.best_public()
-        if best is None or not _needs_repair(ctx, best):
+        top = state.candidate(state.ranking[0]) if state.ranking else state.best_public()
+        if top is None or not _needs_repair(ctx, top):
             ctx.emit("early_stop", "repair", reason="a candidate passes its checks: nothing to repair")
             yield from ctx.flush()
             return
+        # later rounds repair the best candidate not repaired yet (greedy repairs of the same
+        # program would repeat themselves) and sample a little
+        repaired = {c.parent for c in state.candidates if c.origin == "repair"}
+        order = state.ranking or [c.id for c in state.candidates]
+        best = next((state.candidate(cid) for cid in order if cid not in repaired
+                     and _needs_repair(ctx, state.candidate(cid))), top)
+        temperature = 0.0 if rnd == 1 else 0.4
         feedback = failure_feedback(ctx, best)
         if feedback is None:
             return
@@ -76,7 +83,8 @@ def run(ctx, verify) -> Iterator[Event]:
                 f"{task_text(ctx.problem, with_examples=False)}\n\nThis program is wrong:\n```python\n{best.code.strip()}\n```\n"
                 f"{feedback}\n\n{hint}\nExplain the bug in one or two sentences, then write the corrected program in one ```python block.")}]
             c = ctx.generate("repair", f"repair round {rnd} ({name})", msgs,
-                             Sampling(temperature=0.0, max_tokens=cfg.max_tokens, logprobs=True))
+                             Sampling(temperature=temperature, max_tokens=cfg.max_tokens, logprobs=True,
+                                      seed=cfg.seed * 7919 + rnd * 31 + len(new)))
             cand = Candidate(id=state.new_id("repair"), code=extract_code(ctx.problem, c.text), origin="repair",
                              plan=f"{name}: {c.text.split('```', 1)[0].strip()[:300]}", parent=best.id,
                              completion_tokens=c.completion_tokens, mean_logprob=c.mean_logprob,

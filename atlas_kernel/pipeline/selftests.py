@@ -1,5 +1,8 @@
 """Self-generated tests: the model writes new test inputs; the candidates decide the answers.
 
+Inputs come from the model (parsed from its answer) and, when it gives fewer than asked for, from
+mutations of the public example inputs (`mutate.py`).
+
 Rule (documented, used everywhere): every candidate runs on every generated input. An input is
 KEPT when at least max(2, ceil(m / 2)) of the m candidates that produced an output agree on it;
 that majority output becomes the expected output. The model's own claimed answer (from an
@@ -118,9 +121,18 @@ def run(ctx) -> Iterator[Event]:
         tests.append(SelfTest(input=inp, model_expected=claimed))
         if len(tests) >= n:
             break
+    model_written = len(tests)
+    # top up with mutations of the public inputs: they need no instruction-following at all
+    from atlas_kernel.pipeline.mutate import mutated_inputs
+
+    for inp in mutated_inputs(problem, n - len(tests), seed=ctx.config.seed):
+        if inp.strip() not in seen and inp.strip() not in public_inputs:
+            seen.add(inp.strip())
+            tests.append(SelfTest(input=inp, model_expected=None, source="mutation"))
     state.self_tests = tests
     evaluate(ctx, state.candidates)
     ctx.emit("self_tests", "self_tests", generated=len(tests), kept=sum(t.kept for t in tests), rule=RULE,
+             model_written=model_written, mutated=len(tests) - model_written,
              tests=[{"input": t.input, "expected": t.expected, "support": t.support, "runnable": t.runnable,
                      "kept": t.kept} for t in tests])
     yield from ctx.flush()

@@ -57,6 +57,7 @@ class SelfTest:
     runnable: int = 0  # candidates that produced any output
     model_expected: str | None = None  # what the model claimed, if it wrote one
     kept: bool = False
+    source: str = "model"  # model | mutation | user
 
     def as_case(self) -> TestCase:
         assert self.expected is not None
