@@ -17,11 +17,12 @@ def run_solve(problem: Problem, args: argparse.Namespace) -> int:
     from atlas_kernel.pipeline.single_shot import solve_single
 
     condition = (args.condition or "A").upper()
+    if condition not in ("A", "B", "C", "D", "E"):
+        raise AtlasError(f"unknown condition {args.condition!r} — use A (single shot), B, C, D or E (all phases)")
     if condition != "A":
-        try:
-            from atlas_kernel.pipeline.runner import run_cli_pipeline
-        except ImportError:
-            raise AtlasError(f"condition {condition} needs the full pipeline, which this build does not have — use --condition A") from None
+        from atlas_kernel.pipeline.runner import run_cli_pipeline
+
+        args.condition = condition
         return run_cli_pipeline(problem, args)
     t0 = time.perf_counter()
     model = load_model(args.model)

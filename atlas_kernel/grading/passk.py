@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-import numpy as np
+import math
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -18,7 +18,7 @@ def pass_at_k(n: int, c: int, k: int) -> float:
         raise ValueError(f"k must be in [1, n={n}], got {k}")
     if n - c < k:
         return 1.0
-    return float(1.0 - np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
+    return 1.0 - math.prod(1.0 - k / i for i in range(n - c + 1, n + 1))
 
 
 def mean_pass_at_k(counts: Sequence[tuple[int, int]], ks: Iterable[int] = (1, 10, 100)) -> dict[int, float]:
@@ -27,4 +27,4 @@ def mean_pass_at_k(counts: Sequence[tuple[int, int]], ks: Iterable[int] = (1, 10
     if not counts:
         return {}
     n_min = min(n for n, _ in counts)
-    return {k: float(np.mean([pass_at_k(n, c, k) for n, c in counts])) for k in ks if k <= n_min}
+    return {k: sum(pass_at_k(n, c, k) for n, c in counts) / len(counts) for k in ks if k <= n_min}
