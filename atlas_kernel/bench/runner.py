@@ -1,0 +1,153 @@
+"""Benchmark runs: solve every task of a suite under a condition, grade each final program once
+with the hidden tests, append one JSON line per finished task (flushed and fsynced), resume after
+a crash without repeating or duplicating a task.
+
+Solving and grading are separated inside one worker: the pipeline gets `task.problem`; the
+`Grader` (the only holder of the hidden tests) sees the final code afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from atlas_kernel.problems.types import Task
+
+RESULTS_FILE = "results.jsonl"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    suite: str
+    condition: str
+    model: str | None = None
+    seed: int = 0
+    overrides: tuple[tuple[str, Any], ...] = ()  # PipelineConfig overrides, as sorted pairs
+
+    def config(self):
+        from atlas_kernel.pipeline.config import PipelineConfig
+
+        return PipelineConfig.for_condition(self.condition, seed=self.seed, **dict(self.overrides))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"suite": self.suite, "condition": self.condition, "model": self.model, "seed": self.seed,
+                "overrides": dict(self.overrides)}
+
+
+def file_sha256(path: str | Path, limit: int | None = None) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_results(path: Path) -> dict[str, dict[str, Any]]:
+    """Finished tasks of a run; a torn last line (crash mid-write) is ignored."""
+    done: dict[str, dict[str, Any]] = {}
+    if not path.exists():
+        return done
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        done.setdefault(row["task_id"], row)  # first complete record wins: never duplicated
+    return done
+
+
+def append_result(path: Path, row: dict[str, Any]) -> None:
+    data = (json.dumps(row, default=str) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        # a torn previous line (killed mid-write) must not swallow this one
+        if os.fstat(fd).st_size > 0:
+            with open(path, "rb") as fh:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    os.write(fd, b"\n")
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | None = None, style: str | None = None) -> dict[str, Any]:
+    from atlas_kernel.pipeline.pipeline import Pipeline
+
+    t0 = time.perf_counter()
+    pipe = Pipeline(model, spec.config(), style=style)
+    solution = pipe.run(task.problem)  # the Problem only
+    solve_s = time.perf_counter() - t0
+    grade = task.grader().grade(solution.code)
+    trace_ref = None
+    if trace_dir is not None and solution.trace is not None:
+        name = task.id.replace("/", "_") + ".json"
+        solution.trace.save(trace_dir / name)
+        trace_ref = str(Path("traces") / name)
+    calls = solution.trace.llm_calls if solution.trace else []
+    phase_tokens: dict[str, int] = {}
+    for c in calls:
+        phase_tokens[c["phase"]] = phase_tokens.get(c["phase"], 0) + c["completion_tokens"]
+    sandbox_s = sum(r.get("elapsed_s", 0.0) for r in (solution.trace.test_runs if solution.trace else []))
+    return {
+        "task_id": task.id, "condition": spec.condition, "passed": grade.passed, "grade": grade.summary,
+        "hidden_verdicts": [v.verdict for v in grade.verdicts],
+        "public_passed": solution.public_passed, "public_total": solution.public_total,
+        "solved_by": solution.solved_by, "chosen": solution.candidate, "stopped_early": solution.stopped_early,
+        "tokens": solution.tokens, "phase_tokens": phase_tokens, "wall_s": solve_s, "phase_s": solution.phase_times,
+        "sandbox_s": sandbox_s, "n_candidates": len(solution.trace.candidates) if solution.trace else 0,
+        "origins_passing_public": sorted({c["origin"] for c in (solution.trace.candidates if solution.trace else [])
+                                          if c["public"] and all(v["verdict"] == "passed" for v in c["public"])}),
+        "code": solution.code, "trace": trace_ref, "metadata": dict(task.problem.metadata),
+    }
+
+
+def run_local(tasks: Iterable[Task], spec: RunSpec, out_dir: str | Path, *, resume: bool = True,
+              on_result: Callable[[dict[str, Any]], None] | None = None, keep_traces: bool = True) -> list[dict[str, Any]]:
+    """Sequential in-process run (one model instance)."""
+    from atlas_kernel.models.registry import load_model, prompt_style, resolve
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results_path = out / RESULTS_FILE
+    tasks = list(tasks)
+    kind, target = resolve(spec.model)
+    meta = {"spec": spec.to_dict(), "config": spec.config().to_dict(), "model_target": target,
+            "model_sha256": file_sha256(target) if kind == "gguf" else None, "tasks": [t.id for t in tasks],
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    from atlas_kernel import __version__
+
+    meta["atlas_kernel"] = __version__
+    meta_path = out / "run.json"
+    if meta_path.exists() and resume:
+        old = json.loads(meta_path.read_text())
+        if old.get("spec") != meta["spec"]:
+            from atlas_kernel.errors import AtlasError
+
+            raise AtlasError(f"{out} holds a run with another spec ({old.get('spec')}) — use a new --out directory")
+    else:
+        meta_path.write_text(json.dumps(meta, indent=2))
+    done = read_results(results_path) if resume else {}
+    todo = [t for t in tasks if t.id not in done]
+    if not todo:
+        return [done[t.id] for t in tasks if t.id in done]
+    model = load_model(spec.model)
+    style = prompt_style(spec.model, model)
+    trace_dir = out / "traces" if keep_traces else None
+    if trace_dir:
+        trace_dir.mkdir(exist_ok=True)
+    for task in todo:
+        row = solve_and_grade(task, model, spec, trace_dir, style)
+        append_result(results_path, row)
+        done[task.id] = row
+        if on_result:
+            on_result(row)
+    return [done[t.id] for t in tasks if t.id in done]
