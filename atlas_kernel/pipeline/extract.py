@@ -20,6 +20,11 @@ COMPLETION_STOPS = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\
 STDIO_COMPLETION_STOPS = ('\n"""', "\n```", "\n\n\n\n")
 
 
+def completion_stops(problem: Problem) -> tuple[str, ...]:
+    """Where a raw continuation of a code prompt should stop generating."""
+    return COMPLETION_STOPS if problem.kind == "functional" else STDIO_COMPLETION_STOPS
+
+
 def _parses(code: str) -> bool:
     try:
         ast.parse(code)

@@ -25,7 +25,7 @@ from atlas_kernel.pipeline import budget, divsampling, plansearch, repair, route
 from atlas_kernel.pipeline.config import TIERS, PipelineConfig
 from atlas_kernel.pipeline.context import BudgetExhausted, EnergyScorer, RunContext
 from atlas_kernel.pipeline.events import Event
-from atlas_kernel.pipeline.extract import extract_code
+from atlas_kernel.pipeline.extract import completion_stops, extract_code
 from atlas_kernel.pipeline.prompts import chat_code_prompt, code_prompt
 from atlas_kernel.pipeline.select import select
 from atlas_kernel.pipeline.state import Candidate
@@ -181,9 +181,10 @@ def _route(ctx: RunContext) -> Iterator[Event]:
 
 def _probe(ctx: RunContext) -> Iterator[Event]:
     cp = code_prompt(ctx.problem, ctx.style)  # the single-shot prompt: condition A is exactly this phase
+    stop = completion_stops(ctx.problem) if cp.completion_of is not None else ()
     c = ctx.generate("probe", "single-shot answer", cp.prompt,
                      Sampling(temperature=ctx.config.temperature, max_tokens=ctx.config.max_tokens, seed=ctx.config.seed,
-                              logprobs=True))
+                              logprobs=True, stop=stop))
     cand = Candidate(id="probe", code=extract_code(ctx.problem, c.text, completion_of=cp.completion_of), origin="probe",
                      completion_tokens=c.completion_tokens, mean_logprob=c.mean_logprob)
     ctx.state.candidates.append(cand)
@@ -222,7 +223,8 @@ def _divsampling(ctx: RunContext) -> Iterator[Event]:
         # a base model cannot follow roles or instructions: vary the sampler on its raw prompt
         cp = code_prompt(ctx.problem, "completion")
         samplings = [Sampling(temperature=max(0.2, p.temperature), top_p=0.95, max_tokens=cfg.max_tokens,
-                              seed=cfg.seed * 1000 + i, logprobs=True) for i, p in enumerate(rows)]
+                              seed=cfg.seed * 1000 + i, logprobs=True, stop=completion_stops(ctx.problem))
+                     for i, p in enumerate(rows)]
         outs = ctx.generate_many("divsampling", "diverse samples", cp.prompt, samplings)
         for p, c in zip(rows, outs):
             _add(ctx, "div", extract_code(ctx.problem, c.text, completion_of=cp.completion_of), c.completion_tokens,

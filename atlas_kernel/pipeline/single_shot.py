@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from atlas_kernel.models.base import Completion, Model, Sampling
-from atlas_kernel.pipeline.extract import extract_code
+from atlas_kernel.pipeline.extract import completion_stops, extract_code
 from atlas_kernel.pipeline.prompts import PromptStyle, code_prompt
 from atlas_kernel.problems.types import Problem, require_problem
 
@@ -36,6 +36,8 @@ def solve_single(problem: Problem, model: Model, *, style: PromptStyle = "chat",
     problem = require_problem(problem, "solve_single")
     sampling = sampling or Sampling(temperature=0.0, max_tokens=512)
     cp = code_prompt(problem, style)
+    if cp.completion_of is not None:
+        sampling = sampling.with_(stop=tuple(sampling.stop) + completion_stops(problem))
     t0 = time.perf_counter()
     completion = model.generate(cp.prompt, sampling)
     t1 = time.perf_counter()
