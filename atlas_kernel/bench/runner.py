@@ -98,12 +98,13 @@ def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | Non
         phase_tokens[c["phase"]] = phase_tokens.get(c["phase"], 0) + c["completion_tokens"]
     sandbox_s = sum(r.get("elapsed_s", 0.0) for r in (solution.trace.test_runs if solution.trace else []))
     return {
-        "task_id": task.id, "condition": spec.condition, "passed": grade.passed, "grade": grade.summary,
+        "task_id": task.id, "condition": spec.condition, "mode": "pipeline", "seed": spec.seed,
+        "passed": grade.passed, "grade": grade.summary,
         "hidden_verdicts": [v.verdict for v in grade.verdicts],
         "public_passed": solution.public_passed, "public_total": solution.public_total,
         "solved_by": solution.solved_by, "chosen": solution.candidate, "stopped_early": solution.stopped_early,
         "tokens": solution.tokens, "phase_tokens": phase_tokens, "wall_s": solve_s, "phase_s": solution.phase_times,
-        "sandbox_s": sandbox_s, "n_candidates": len(solution.trace.candidates) if solution.trace else 0,
+        "sandbox_s": sandbox_s, "grade_s": grade.wall_s, "n_candidates": len(solution.trace.candidates) if solution.trace else 0,
         "origins_passing_public": sorted({c["origin"] for c in (solution.trace.candidates if solution.trace else [])
                                           if c["public"] and all(v["verdict"] == "passed" for v in c["public"])}),
         "code": solution.code, "trace": trace_ref, "metadata": dict(task.problem.metadata),
@@ -151,3 +152,60 @@ def run_local(tasks: Iterable[Task], spec: RunSpec, out_dir: str | Path, *, resu
         if on_result:
             on_result(row)
     return [done[t.id] for t in tasks if t.id in done]
+
+
+def sample_and_grade(task: Task, model: Any, *, n: int, temperature: float, seed: int = 0, max_tokens: int = 384,
+                     trace_dir: Path | None = None, style: str | None = None) -> dict[str, Any]:
+    """Plain sampling, condition-free: `n` samples of the single-shot prompt at `temperature`, each
+    graded by the hidden tests; the row's (n, c) feed the unbiased pass@k estimator."""
+    from atlas_kernel.models.base import Sampling
+    from atlas_kernel.pipeline.extract import completion_stops, extract_code
+    from atlas_kernel.pipeline.prompts import code_prompt
+
+    if n < 1:
+        raise ValueError(f"need at least one sample, got {n}")
+    style = style or "chat"
+    cp = code_prompt(task.problem, style)  # the Problem only: the grader below holds the hidden tests
+    stop = completion_stops(task.problem) if cp.completion_of is not None else ()
+    samplings = [Sampling(temperature=temperature, top_p=0.95 if temperature > 0 else 1.0, max_tokens=max_tokens,
+                          seed=seed * 100003 + i, stop=stop) for i in range(n)]
+    grader = task.grader()
+    t0 = time.perf_counter()
+    completions = []
+    for lo in range(0, n, 8):  # bounded batches: a batched backend decodes them together
+        completions += model.generate_many(cp.prompt, samplings[lo:lo + 8])
+    gen_s = time.perf_counter() - t0
+    samples = []
+    t1 = time.perf_counter()
+    for s, c in zip(samplings, completions):
+        code = extract_code(task.problem, c.text, completion_of=cp.completion_of)
+        g = grader.grade(code)
+        samples.append({"seed": s.seed, "passed": g.passed, "grade": g.summary,
+                        "hidden_verdicts": [v.verdict for v in g.verdicts], "tokens": c.completion_tokens,
+                        "gen_s": c.elapsed_s, "code": code})
+    grade_s = time.perf_counter() - t1
+    c_ok = sum(1 for s in samples if s["passed"])
+    tokens = sum(s["tokens"] for s in samples)
+    trace_ref = None
+    if trace_dir is not None:
+        name = task.id.replace("/", "_") + ".json"
+        _write_json(trace_dir / name, {"task_id": task.id, "mode": "samples", "prompt": cp.prompt,
+                                        "completions": [c.text for c in completions],
+                                        "samplings": [{"temperature": s.temperature, "seed": s.seed} for s in samplings]})
+        trace_ref = str(Path("traces") / name)
+    return {
+        "task_id": task.id, "condition": None, "mode": "samples", "seed": seed, "temperature": temperature,
+        "n_samples": n, "n_correct": c_ok, "passed": c_ok > 0, "grade": f"{c_ok}/{n} samples passed",
+        "hidden_verdicts": [s["grade"] for s in samples], "solved_by": None, "tokens": tokens,
+        "phase_tokens": {"sample": tokens}, "wall_s": gen_s, "phase_s": {"sample": gen_s}, "grade_s": grade_s,
+        "n_candidates": n, "samples": samples, "code": next((s["code"] for s in samples if s["passed"]), samples[0]["code"]),
+        "trace": trace_ref, "metadata": dict(task.problem.metadata),
+    }
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    """Atomic: a crash leaves the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, default=str), encoding="utf-8")
+    tmp.replace(path)

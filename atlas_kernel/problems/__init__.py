@@ -79,6 +79,18 @@ def load_suite(spec: str, *, limit: int | None = None, task_ids: list[str] | Non
         from atlas_kernel.problems.jsonl import load_jsonl_tasks
 
         tasks = load_jsonl_tasks(arg)
+    elif name == "mbpp":
+        if not arg:
+            raise AtlasError("the MBPP suite needs its file: --suite mbpp:PATH.jsonl")
+        from atlas_kernel.problems.mbpp import load_mbpp
+
+        tasks = load_mbpp(arg)
+    elif name == "gpqa":
+        if not arg:
+            raise AtlasError("the GPQA suite needs its file: --suite gpqa:PATH.csv")
+        from atlas_kernel.problems.gpqa import load_gpqa
+
+        tasks = load_gpqa(arg)
     else:
         raise AtlasError(f"unknown suite {spec!r} — use {SUITES_HELP}")
     if task_ids is not None and name != "humaneval":

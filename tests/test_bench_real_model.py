@@ -1,0 +1,33 @@
+"""A short benchmark with the real embedded model in a worker process: condition A, 3 HumanEval tasks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from atlas_kernel.bench import run_benchmark
+from atlas_kernel.bench.runner import file_sha256
+
+pytestmark = pytest.mark.real_model
+
+
+@pytest.mark.timeout(300)
+def test_condition_a_on_three_humaneval_tasks_with_smollm2(tmp_path, smollm2_path):
+    out = tmp_path / "he"
+    run = run_benchmark("humaneval", condition="A", model="smollm2", limit=3, out=out, workers=1, threads=1,
+                        progress="none")  # one thread: llama.cpp spin-waits badly on a busy machine
+    assert [r["task_id"] for r in run.rows] == ["HumanEval/0", "HumanEval/1", "HumanEval/2"]
+    for r in run.rows:
+        assert r["hidden_verdicts"] and set(r["hidden_verdicts"]) <= {"passed", "wrong_answer", "runtime_error", "timeout",
+                                                                       "compile_error", "memory_limit", "sandbox_error"}
+        assert r["passed"] == (r["hidden_verdicts"] == ["passed"])
+        assert r["tokens"] > 0 and r["phase_s"]["probe"] > 0 and r["solved_by"] == "probe"
+        assert (out / r["trace"]).exists()
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["model"]["sha256"] == file_sha256(smollm2_path) and meta["model"]["kind"] == "gguf"
+    assert run.summary["metric"] == "pass@1" and 0 <= run.summary["solved"] <= 3
+    # resuming a finished run loads no model and repeats nothing
+    again = run_benchmark("humaneval", condition="A", model="smollm2", limit=3, out=out, resume=True, progress="none")
+    assert [r["task_id"] for r in again.rows] == [r["task_id"] for r in run.rows]
+    assert len((out / "results.jsonl").read_text().splitlines()) == 3
