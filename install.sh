@@ -43,6 +43,17 @@ export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 
 if [ "$want_test" = 1 ]; then
   "${PIP[@]}" install -e ".[test]"
+  # notebook front ends: widgets, plots, notebook execution and the real-browser test
+  "${PIP[@]}" install ipywidgets matplotlib jupyterlab nbclient ipykernel pygments playwright
+  # the browser test drives Debian's chromium through Playwright (never `playwright install`);
+  # without root or apt-get it is skipped with a reason
+  if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+    else
+      echo "install.sh: chromium is missing (sudo apt-get install -y chromium); the browser test will skip" >&2
+    fi
+  fi
   # LiveCodeBench's grader, used as the oracle of our output comparison; its own
   # dependencies (API clients, datasets) are not needed for that file.
   "${PIP[@]}" install --no-deps "nvidia-livecodebench==26.3"
