@@ -134,6 +134,12 @@ def prepare_server_interpreter(extra_path: list[str]) -> None:
     sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False,
                                        buffering=1)
     sys.argv = ["main.py"]
+    # a virtualenv's bin/ may sit in a directory the sandbox hides (e.g. a checkout under /tmp,
+    # which becomes a private tmpfs): point sys.executable at the real interpreter so programs
+    # that start `sys.executable` still find it
+    real = os.path.realpath(sys.executable)
+    if real and real != sys.executable:
+        sys.executable = real
     sys.path[:] = [p for p in sys.path if p] + list(extra_path)
     builtins.exit = _Quitter("exit")  # type: ignore[attr-defined]
     builtins.quit = _Quitter("quit")  # type: ignore[attr-defined]
