@@ -52,9 +52,10 @@ def landscape() -> None:
     from atlas_kernel.widgets import plots
 
     model = session.get_model("smollm2")
-    cfg = PipelineConfig.for_condition("E", k=4, n_plans=1, max_tokens=128, plan_tokens=64, n_self_test_inputs=3,
-                                       repair_rounds=1, repair_perspectives=("logic", "edge_cases"), time_budget_s=600)
-    run = Pipeline(model, cfg, style=session.prompt_style_for("smollm2", model)).start(load_problem("example:max_pair_gap"))
+    # six diverse samples + two plans: enough distinct programs to span a plane
+    cfg = PipelineConfig.for_condition("E", k=6, n_plans=2, max_tokens=128, plan_tokens=64, n_self_test_inputs=3,
+                                       repair_rounds=1, repair_perspectives=("logic", "edge_cases"), time_budget_s=900)
+    run = Pipeline(model, cfg, style=session.prompt_style_for("smollm2", model)).start(load_problem("example:count_vowels"))
     run.run_to_end()
     art = ROOT / "tests" / "artifacts"
     art.mkdir(parents=True, exist_ok=True)

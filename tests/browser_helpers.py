@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Iterator
 
 CHROMIUM = os.environ.get("ATLAS_CHROMIUM", "/usr/bin/chromium")
+# the notebook on screen (other open documents stay in the DOM, hidden)
+CURRENT = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-breakpad", "--disable-crash-reporter"]
 
 
 def missing_requirements() -> str | None:
@@ -114,14 +117,15 @@ def chromium_page(user_data_dir: Path, width: int = 1280, height: int = 1600) ->
 def open_and_run_all(page, url: str, token: str, notebook: str, timeout_s: float = 540) -> float:
     """Open a notebook in JupyterLab, run all cells, wait until every code cell has run.
     Returns the seconds the run took."""
-    page.goto(f"{url}/lab/tree/{notebook}?token={token}", wait_until="domcontentloaded", timeout=120_000)
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    # ?reset: an empty workspace, so only this notebook is open (and in the DOM)
+    page.goto(f"{url}/lab/tree/{notebook}?reset&token={token}", wait_until="domcontentloaded", timeout=120_000)
+    page.wait_for_selector(f"{CURRENT} .jp-Cell", timeout=120_000)
     # the kernel must be up before "Run All" (otherwise the first cells queue behind its start)
     page.wait_for_function(
-        "() => { const s = document.querySelector('.jp-Notebook-ExecutionIndicator');"
+        f"() => {{ const s = document.querySelector('{CURRENT} .jp-Notebook-ExecutionIndicator');"
         " return s && s.getAttribute('data-status') === 'idle'; }", timeout=120_000)
     t0 = time.time()
-    prompts_js = "() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim())"
+    prompts_js = f"() => [...document.querySelectorAll('{CURRENT} .jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim())"
     for _attempt in range(4):
         # a click that lands while the notebook is still settling is sometimes dropped: once a
         # cell is queued its prompt turns to [*], so retry only while every prompt is still [ ]
@@ -132,11 +136,11 @@ def open_and_run_all(page, url: str, token: str, notebook: str, timeout_s: float
             break
         except Exception:  # noqa: BLE001 - playwright's TimeoutError
             page.keyboard.press("Escape")
-    n_code = page.locator(".jp-CodeCell").count()
+    n_code = page.locator(f"{CURRENT} .jp-CodeCell").count()
     page.wait_for_function(
         """(n) => {
-            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim());
-            const status = document.querySelector('.jp-Notebook-ExecutionIndicator');
+            const prompts = [...document.querySelectorAll('""" + CURRENT + """ .jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim());
+            const status = document.querySelector('""" + CURRENT + """ .jp-Notebook-ExecutionIndicator');
             return prompts.length === n && prompts.every(p => /^\\[\\d+\\]:$/.test(p))
                    && status && status.getAttribute('data-status') === 'idle';
         }""", arg=n_code, timeout=timeout_s * 1000, polling=1000)

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from atlas_kernel import session
-from frontend_helpers import RIGHT, WRONG, scripted
+from frontend_helpers import RIGHT, scripted
 
 IPython = pytest.importorskip("IPython")
 

@@ -16,7 +16,6 @@ edit is recorded in the trace as a `user_edit` event so a saved trace shows the 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from atlas_kernel.errors import AtlasError
