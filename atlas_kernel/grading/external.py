@@ -7,7 +7,6 @@ program). Many samples per task give pass@k with the unbiased estimator.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -18,23 +17,13 @@ from atlas_kernel.errors import AtlasError
 from atlas_kernel.grading.grader import GradeResult
 from atlas_kernel.grading.passk import mean_pass_at_k
 from atlas_kernel.problems import load_suite
-from atlas_kernel.problems.errors import ProblemFormatError
+from atlas_kernel.problems.errors import ProblemFormatError, iter_json_lines
 
 
 def read_samples(path: str | Path) -> list[dict[str, str]]:
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise AtlasError(f"cannot read samples file {path} ({exc.strerror}) — check the path") from None
     rows = []
-    for no, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ProblemFormatError(str(path), f"not valid JSON ({exc.msg})", line=no) from None
+    for no, row in iter_json_lines(path, fix="check the path of the samples file"):
         if not isinstance(row, dict) or "task_id" not in row:
             raise ProblemFormatError(str(path), "each line needs a task_id", line=no, field="task_id")
         if not isinstance(row.get("code", row.get("completion")), str):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
 from atlas_kernel.errors import AtlasError
 
 
@@ -17,3 +21,28 @@ class ProblemFormatError(AtlasError, ValueError):
         self.source = source
         self.line = line
         self.field = field
+
+
+def read_text_file(path: str | Path, *, fix: str = "check the path") -> str:
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProblemFormatError(str(path), f"cannot read ({exc.strerror})", fix=fix) from None
+    except UnicodeDecodeError:
+        raise ProblemFormatError(str(path), "is not UTF-8 text") from None
+
+
+def iter_json_lines(path: str | Path, *, fix: str = "check the path", text: str | None = None) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) for each non-blank line of a JSONL file; a bad line is an
+    error naming the file and line."""
+    path = Path(path)
+    if text is None:
+        text = read_text_file(path, fix=fix)
+    for line_no, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield line_no, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ProblemFormatError(str(path), f"not valid JSON ({exc.msg})", line=line_no) from None

@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
-from atlas_kernel.problems.errors import ProblemFormatError
+from atlas_kernel.problems.errors import ProblemFormatError, iter_json_lines, read_text_file
 from atlas_kernel.problems.types import HiddenTests, Problem, Task, TestCase
 
 _KNOWN = {"id", "statement", "kind", "starter_code", "entry_point", "class_name", "io_format",
@@ -80,12 +80,7 @@ def parse_record(row: Any, source: str = "<record>", line: int | None = None) ->
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[Problem, HiddenTests | None]]:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProblemFormatError(str(path), f"cannot read ({exc.strerror})", fix="check the path") from None
-    except UnicodeDecodeError:
-        raise ProblemFormatError(str(path), "is not UTF-8 text") from None
+    text = read_text_file(path)
     if path.suffix == ".json":
         try:
             data = json.loads(text)
@@ -96,13 +91,7 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[Problem, HiddenTests | None]]
             yield parse_record(row, str(path))
         return
     seen: set[str] = set()
-    for line_no, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ProblemFormatError(str(path), f"not valid JSON ({exc.msg})", line=line_no) from None
+    for line_no, row in iter_json_lines(path, text=text):
         problem, hidden = parse_record(row, str(path), line_no)
         if problem.id in seen:
             raise ProblemFormatError(str(path), f"duplicate id {problem.id!r}", line=line_no, field="id")

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
-from atlas_kernel.problems.errors import ProblemFormatError
+from atlas_kernel.problems.errors import ProblemFormatError, iter_json_lines
 from atlas_kernel.problems.types import HiddenTests, Problem, Task, TestCase
 
 _REQUIRED = ("question_id", "question_content", "public_test_cases", "private_test_cases")
@@ -102,21 +102,10 @@ def _parse_row(row: dict[str, Any], source: str, line_no: int) -> Task:
 
 def iter_livecodebench(path: str | Path) -> Iterator[Task]:
     path = Path(path)
-    try:
-        fh = path.open("r", encoding="utf-8")
-    except OSError as exc:
-        raise ProblemFormatError(str(path), f"cannot open ({exc.strerror})", fix="check the path of the LiveCodeBench JSONL file") from None
-    with fh:
-        for line_no, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ProblemFormatError(str(path), f"not valid JSON ({exc.msg})", line=line_no) from None
-            if not isinstance(row, dict):
-                raise ProblemFormatError(str(path), "each line must be a JSON object", line=line_no)
-            yield _parse_row(row, str(path), line_no)
+    for line_no, row in iter_json_lines(path, fix="check the path of the LiveCodeBench JSONL file"):
+        if not isinstance(row, dict):
+            raise ProblemFormatError(str(path), "each line must be a JSON object", line=line_no)
+        yield _parse_row(row, str(path), line_no)
 
 
 def _date(value: str) -> datetime | None:

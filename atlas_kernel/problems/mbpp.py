@@ -26,12 +26,11 @@ from __future__ import annotations
 
 import ast
 import builtins
-import json
 import textwrap
 from pathlib import Path
 from typing import Any
 
-from atlas_kernel.problems.errors import ProblemFormatError
+from atlas_kernel.problems.errors import ProblemFormatError, iter_json_lines
 from atlas_kernel.problems.types import HiddenTests, Problem, Task, TestCase
 
 _BUILTINS = set(dir(builtins))
@@ -148,21 +147,9 @@ def parse_mbpp_row(row: Any, source: str, line: int) -> Task:
 
 def load_mbpp(path: str | Path) -> list[Task]:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProblemFormatError(str(path), f"cannot read ({exc.strerror})", fix="check the path of the MBPP JSONL file") from None
-    except UnicodeDecodeError:
-        raise ProblemFormatError(str(path), "is not UTF-8 text") from None
     tasks: list[Task] = []
     seen: set[str] = set()
-    for line_no, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ProblemFormatError(str(path), f"not valid JSON ({exc.msg})", line=line_no) from None
+    for line_no, row in iter_json_lines(path, fix="check the path of the MBPP JSONL file"):
         task = parse_mbpp_row(row, str(path), line_no)
         if task.id in seen:
             raise ProblemFormatError(str(path), f"duplicate id {task.id!r}", line=line_no, field="task_id")
