@@ -189,6 +189,20 @@ def test_ablation_reports_paired_differences_rescues_waterfall_and_costs(suite, 
         assert meta["seed"] == 0 and meta["tasks"] == [f"add{i}" for i in range(6)] and meta["condition"] == c
 
 
+def test_an_ablation_resumed_with_more_conditions_reuses_the_finished_ones(suite, tmp_path):
+    out = tmp_path / "abl"
+    over = {"k": 2, "n_plans": 0, "repair_perspectives": ["logic"]}
+    run_ablation(suite, "A,B", model=ladder_model(), out=out, progress="none", overrides=over)
+    model = ladder_model()
+    abl = run_ablation(suite, "A,D", model=model, out=out, progress="none", overrides=over, resume=True)
+    assert abl.report["conditions"] == ["A", "B", "D"] and abl.report["n_common"] == 6
+    assert abl.report["pass_rate_on_common"] == pytest.approx({"A": 2 / 6, "B": 4 / 6, "D": 1.0})
+    assert len(read_results(out / "A" / "results.jsonl")) == 6  # A was not run again
+    with pytest.raises(AtlasError, match="config"):  # a shared condition with another config is another run
+        run_ablation(suite, "A,B", model=ladder_model(), out=out, progress="none", overrides={"k": 3, "n_plans": 0},
+                     resume=True)
+
+
 def test_report_command_regenerates_the_same_numbers_without_a_model(suite, tmp_path, capsys):
     out = tmp_path / "abl"
     abl = run_ablation(suite, ["A", "B"], model=ladder_model(), out=out, progress="none",

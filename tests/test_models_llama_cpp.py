@@ -27,6 +27,18 @@ def test_batched_greedy_sequences_equal_the_single_sequence(smollm2):
     assert many[0].meta["path"] == "batched" and many[0].meta["k"] == 3
 
 
+def test_different_prompts_decode_together_and_match_their_single_runs(smollm2):
+    other = [{"role": "user", "content": "Write a Python function mul(a, b) that returns a * b."}]
+    s = Sampling(max_tokens=20, logprobs=True)
+    alone = [smollm2.generate(p, s).text for p in (other, CHAT)]
+    out = smollm2.generate_batch([other, CHAT, other], [s, s, s])
+    assert [c.text for c in out] == [alone[0], alone[1], alone[0]]
+    assert out[0].meta["prompts"] == 2 and out[2].cached_prompt_tokens == out[2].prompt_tokens  # shared, not re-evaluated
+    assert all(len(c.token_logprobs) == c.completion_tokens for c in out)
+    with pytest.raises(ValueError, match="one sampling per prompt"):
+        smollm2.generate_batch([CHAT], [s, s])
+
+
 def test_prompt_prefix_is_reused_and_logprobs_are_returned(smollm2):
     s = Sampling(max_tokens=8, logprobs=True)
     smollm2.generate(CHAT, s)

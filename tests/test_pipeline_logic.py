@@ -62,6 +62,13 @@ def test_probe_that_passes_public_examples_stops_early(problem):
     assert len(model.prompts) == 1 and sol.solved_by == "probe"
 
 
+def test_early_stop_off_still_generates_every_candidate(problem):
+    model = ScriptedModel(responder(probe=RIGHT))
+    sol = Pipeline(model, PipelineConfig.for_condition("B", k=3, n_plans=1, early_stop=False), style="chat").run(problem)
+    assert not sol.stopped_early
+    assert len(model.prompts) > 1 and sol.public_passed == 2
+
+
 def test_repair_rescues_when_nothing_passes_and_is_recorded(problem):
     model = ScriptedModel(responder())
     run = Pipeline(model, PipelineConfig.for_condition("D", k=2, n_plans=1), style="chat").start(problem)

@@ -125,10 +125,21 @@ def _open_run(directory: Path, meta: dict[str, Any], *, resume: bool, session: d
     if old is not None and resume:
         mine, theirs = _identity(meta), _identity(old)
         diff = [k for k in IDENTITY if mine[k] != theirs[k]]
+        extended = None
+        if meta.get("kind") == "ablation" and diff == ["config"]:
+            # an ablation may be resumed with more (or fewer) conditions: each condition is its own
+            # run directory with its own identity check; only the shared ones must agree
+            shared = set(meta["config"]) & set(old.get("config") or {})
+            if all(meta["config"][c] == old["config"][c] for c in shared):
+                diff = []
+                extended = {**(old.get("config") or {}), **meta["config"]}
         if diff:
             raise AtlasError(f"{directory} holds a different run (differs in: {', '.join(diff)}) — --resume continues the "
                              "same suite, tasks, condition, config, seed and model file; use a new --out for this one")
         meta = {**old, "sessions": list(old.get("sessions", []))}
+        if extended is not None:
+            meta["config"] = dict(sorted(extended.items()))
+            meta["conditions"] = sorted(extended)
     else:
         meta = {**meta, "sessions": []}
     meta["sessions"].append(session)

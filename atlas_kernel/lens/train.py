@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -138,12 +138,10 @@ def selection_stats(energies: np.ndarray, data: LensData) -> dict[str, Any]:
             "mean_within_problem_auc": float(np.mean(within)) if within else None}
 
 
-def cross_validate(data: LensData, cfg: TrainConfig = TrainConfig(), folds: int = 5, seed: int = 0,
-                   baseline: np.ndarray | None = None) -> dict[str, Any]:
-    """k-fold over problems. `baseline`: an energy-like score per row (lower = better), e.g. the
-    negative mean log-probability, evaluated on the same folds for comparison."""
-    from atlas_kernel.lens import ops
-
+def out_of_fold_energies(data: LensData, fit: Callable[[LensData], Callable[[np.ndarray], np.ndarray]],
+                         folds: int = 5, seed: int = 0) -> np.ndarray:
+    """k-fold over problems: each row's energy comes from a scorer fitted without its problem.
+    `fit(train_data)` returns a function embeddings -> energies (lower = more likely correct)."""
     groups = np.unique(data.group)
     rng = np.random.default_rng(seed)
     perm = rng.permutation(groups)
@@ -151,13 +149,28 @@ def cross_validate(data: LensData, cfg: TrainConfig = TrainConfig(), folds: int 
     energies = np.full(len(data), np.nan, dtype=np.float64)
     for k in range(folds):
         test = np.array([fold_of[int(g)] == k for g in data.group])
+        if not test.any():
+            continue
         train = data.subset(~test)
         if train.y.sum() == 0 or train.y.min() == 1:
-            energies[test] = 0.0
+            energies[test] = 0.0  # nothing to learn from: every candidate ties
             continue
+        energies[test] = np.asarray(fit(train)(data.X[test]), dtype=np.float64)
+    return energies
+
+
+def cross_validate(data: LensData, cfg: TrainConfig = TrainConfig(), folds: int = 5, seed: int = 0,
+                   baseline: np.ndarray | None = None) -> dict[str, Any]:
+    """k-fold over problems. `baseline`: an energy-like score per row (lower = better), e.g. the
+    negative mean log-probability, evaluated on the same folds for comparison."""
+    from atlas_kernel.lens import ops
+
+    def fit(train: LensData) -> Callable[[np.ndarray], np.ndarray]:
         lens = train_lens(train, cfg)
-        energies[test] = np.asarray(ops.energy(data.X[test], lens), dtype=np.float64)
-    out = {"folds": folds, "n": len(data), "n_pass": int(data.y.sum()), "n_problems": int(len(groups)),
+        return lambda x: np.asarray(ops.energy(x, lens))
+
+    energies = out_of_fold_energies(data, fit, folds, seed)
+    out = {"folds": folds, "n": len(data), "n_pass": int(data.y.sum()), "n_problems": int(len(np.unique(data.group))),
            "auc": auc(-energies, data.y), **selection_stats(energies, data)}
     if baseline is not None:
         out["baseline"] = {"auc": auc(-baseline, data.y), **selection_stats(baseline, data)}

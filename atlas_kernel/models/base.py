@@ -94,6 +94,24 @@ class Model(Protocol):
     def info(self) -> dict[str, Any]: ...
 
 
+def generate_batch(model: Model, prompts: Sequence[Prompt], samplings: Sequence[Sampling]) -> list[Completion]:
+    """One completion per (prompt, sampling). Backends that decode different prompts together
+    provide `generate_batch`; for the others, identical prompts still go through `generate_many`."""
+    if len(prompts) != len(samplings):
+        raise ValueError(f"one sampling per prompt: got {len(prompts)} prompts and {len(samplings)} samplings")
+    own = getattr(model, "generate_batch", None)
+    if callable(own):
+        return list(own(prompts, samplings))
+    groups: dict[str, list[int]] = {}
+    for i, p in enumerate(prompts):
+        groups.setdefault(repr(p), []).append(i)
+    out: list[Completion | None] = [None] * len(prompts)
+    for idx in groups.values():
+        for i, c in zip(idx, model.generate_many(prompts[idx[0]], [samplings[i] for i in idx])):
+            out[i] = c
+    return [c for c in out if c is not None]
+
+
 def apply_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
     """Cut `text` at the first stop string; return (text, stopped)."""
     cut = len(text)

@@ -203,33 +203,17 @@ class LlamaCppModel:
             raise RuntimeError(f"llama_decode failed with code {rc} (the context may be full: lower k or max_tokens)")
 
     def generate_many(self, prompt: Prompt, samplings: Sequence[Sampling]) -> list[Completion]:
-        lc = self._lc
-        samplings = list(samplings)
-        k = len(samplings)
-        if k == 0:
-            return []
-        text, tmpl_stop = self.render(prompt)
-        tokens = self.tokenize(text)
-        max_new = max(self._check_room(len(tokens), s) for s in samplings)
-        ctx = self._batch_context(k, len(tokens) + k * max_new + 16)
-        mem = ctx.memory
-        t0 = time.perf_counter()
+        """k completions of one prompt: the prompt is evaluated once and copied to k sequences."""
+        return self.generate_batch([prompt] * len(samplings), samplings)
 
-        # Keep the longest prefix already in sequence 0; drop everything else.
-        shared = 0
-        for a, b in zip(self._bctx_prefix, tokens):
-            if a != b:
-                break
-            shared += 1
-        shared = min(shared, len(tokens) - 1)  # the last prompt token is always decoded: we need its logits
-        for seq in range(1, self._bctx_seqs):
-            lc.llama_memory_seq_rm(mem, seq, -1, -1)
-        lc.llama_memory_seq_rm(mem, 0, shared, -1)
-
+    def _prefill(self, ctx, seq: int, tokens: list[int], start: int) -> int:
+        """Decode tokens[start:] into sequence `seq`; the last token's logits are kept at the
+        returned batch index (valid until the next decode)."""
         batch = self._bbatch
         n_batch = batch._n_tokens
-        pos = shared
-        while pos < len(tokens):  # prompt prefill in chunks of the batch size
+        pos = start
+        last = 0
+        while pos < len(tokens):  # in chunks of the batch size
             chunk = tokens[pos: pos + n_batch]
             b = batch.batch
             b.n_tokens = len(chunk)
@@ -237,39 +221,87 @@ class LlamaCppModel:
                 b.token[i] = tok
                 b.pos[i] = pos + i
                 b.n_seq_id[i] = 1
-                b.seq_id[i][0] = 0
+                b.seq_id[i][0] = seq
                 b.logits[i] = False
             pos += len(chunk)
             if pos >= len(tokens):
                 b.logits[len(chunk) - 1] = True
+                last = len(chunk) - 1
             self._decode(ctx, batch)
-        self._bctx_prefix = list(tokens)
-        prompt_done = time.perf_counter()
-        for seq in range(1, k):
-            lc.llama_memory_seq_cp(mem, 0, seq, -1, -1)
+        return last
 
+    def generate_batch(self, prompts: Sequence[Prompt], samplings: Sequence[Sampling]) -> list[Completion]:
+        """One completion per (prompt, sampling), all decoded together in one batch: sequence i
+        holds prompt i. Identical prompts are evaluated once and shared by copying their cells
+        (llama_memory_seq_cp on a unified KV cache); the first prompt also reuses the longest
+        prefix left in sequence 0 by the previous call."""
+        lc = self._lc
+        samplings = list(samplings)
+        k = len(samplings)
+        if len(prompts) != k:
+            raise ValueError(f"generate_batch needs one sampling per prompt, got {len(prompts)} prompts and {k} samplings")
+        if k == 0:
+            return []
+        rendered = [self.render(p) for p in prompts]
+        # sequences with the same text share one prefill; `leader[i]` is the first of its group
+        leader: list[int] = []
+        first_of: dict[str, int] = {}
+        for i, (text, _) in enumerate(rendered):
+            leader.append(first_of.setdefault(text, i))
+        tokens_of = {i: self.tokenize(rendered[i][0]) for i in first_of.values()}
+        toks = [tokens_of[leader[i]] for i in range(k)]
+        max_new = [self._check_room(len(toks[i]), samplings[i]) for i in range(k)]
+        ctx = self._batch_context(k, sum(len(t) for t in tokens_of.values()) + sum(max_new) + 16)
+        mem = ctx.memory
+        t0 = time.perf_counter()
+        for seq in range(1, self._bctx_seqs):
+            lc.llama_memory_seq_rm(mem, seq, -1, -1)
         samplers = [self._sampler(s, i) for i, s in enumerate(samplings)]
-        stops = [tuple(s.stop) + tmpl_stop for s in samplings]
+        stops = [tuple(samplings[i].stop) + rendered[i][1] for i in range(k)]
         out_tokens: list[list[int]] = [[] for _ in range(k)]
         out_bytes: list[bytearray] = [bytearray() for _ in range(k)]
         logprobs: list[list[float]] = [[] for _ in range(k)]
         finish = ["length"] * k
-        alive = list(range(k))
-        logit_idx = {seq: b.n_tokens - 1 for seq in range(k)}  # all share the prompt's last logits
-        n_past = len(tokens)
-        step = 0
+        next_tok: dict[int, int] = {}
+        cached = [len(t) for t in toks]  # copied sequences evaluate nothing themselves
+        prefill_tokens = 0
+
+        def sample(seq: int, idx: int) -> None:
+            tok = lc.llama_sampler_sample(samplers[seq].sampler, ctx.ctx, idx)
+            if samplings[seq].logprobs:
+                ptr = lc.llama_get_logits_ith(ctx.ctx, idx)
+                row = np.ctypeslib.as_array(ptr, shape=(self._n_vocab,)).astype(np.float64)
+                m = row.max()
+                logprobs[seq].append(float(row[tok] - m - np.log(np.exp(row - m).sum())))
+            next_tok[seq] = tok
+
         try:
+            for lead in first_of.values():  # prefill each distinct prompt, then sample its first tokens
+                tokens = tokens_of[lead]
+                start = 0
+                if lead == 0:  # keep the longest prefix already in sequence 0
+                    for a, b in zip(self._bctx_prefix, tokens):
+                        if a != b:
+                            break
+                        start += 1
+                    start = min(start, len(tokens) - 1)  # the last prompt token is always decoded: we need its logits
+                    lc.llama_memory_seq_rm(mem, 0, start, -1)
+                    self._bctx_prefix = []
+                cached[lead] = start
+                prefill_tokens += len(tokens) - start
+                idx = self._prefill(ctx, lead, tokens, start)
+                members = [i for i in range(k) if leader[i] == lead]
+                for seq in members:
+                    if seq != lead:
+                        lc.llama_memory_seq_cp(mem, lead, seq, -1, -1)
+                    sample(seq, idx)  # all members share the prompt's last logits
+                if lead == 0:
+                    self._bctx_prefix = list(tokens)
+            prompt_done = time.perf_counter()
+            alive = list(range(k))
+            step = 0
+            batch = self._bbatch
             while alive:
-                next_tok: dict[int, int] = {}
-                for seq in alive:
-                    idx = logit_idx[seq]
-                    tok = lc.llama_sampler_sample(samplers[seq].sampler, ctx.ctx, idx)
-                    if samplings[seq].logprobs:
-                        ptr = lc.llama_get_logits_ith(ctx.ctx, idx)
-                        row = np.ctypeslib.as_array(ptr, shape=(self._n_vocab,)).astype(np.float64)
-                        m = row.max()
-                        logprobs[seq].append(float(row[tok] - m - np.log(np.exp(row - m).sum())))
-                    next_tok[seq] = tok
                 still = []
                 for seq in alive:
                     tok = next_tok[seq]
@@ -285,7 +317,7 @@ class LlamaCppModel:
                         if apply_stop(txt, stops[seq])[1]:
                             finish[seq] = "stop"
                             continue
-                    if len(out_tokens[seq]) >= samplings[seq].max_tokens or n_past + step + 1 >= ctx.n_ctx():
+                    if len(out_tokens[seq]) >= max_new[seq] or len(toks[seq]) + step + 1 >= ctx.n_ctx():
                         finish[seq] = "length"
                         continue
                     still.append(seq)
@@ -296,30 +328,31 @@ class LlamaCppModel:
                 b.n_tokens = len(alive)
                 for i, seq in enumerate(alive):
                     b.token[i] = next_tok[seq]
-                    b.pos[i] = n_past + step
+                    b.pos[i] = len(toks[seq]) + step
                     b.n_seq_id[i] = 1
                     b.seq_id[i][0] = seq
                     b.logits[i] = True
-                    logit_idx[seq] = i
                 self._decode(ctx, batch)
+                for i, seq in enumerate(alive):
+                    sample(seq, i)
                 step += 1
         finally:
             for smp in samplers:
                 smp.close()
-            for seq in range(1, k):  # keep only the prompt in sequence 0 for the next call
+            for seq in range(1, k):  # keep only the first prompt in sequence 0 for the next call
                 lc.llama_memory_seq_rm(mem, seq, -1, -1)
-            lc.llama_memory_seq_rm(mem, 0, len(tokens), -1)
+            lc.llama_memory_seq_rm(mem, 0, len(self._bctx_prefix), -1)
         elapsed = time.perf_counter() - t0
         results = []
         for seq in range(k):
             txt = out_bytes[seq].decode("utf-8", errors="replace")
             txt, _ = apply_stop(txt, stops[seq])
             results.append(Completion(
-                text=txt, prompt_tokens=len(tokens), completion_tokens=len(out_tokens[seq]), finish_reason=finish[seq],
+                text=txt, prompt_tokens=len(toks[seq]), completion_tokens=len(out_tokens[seq]), finish_reason=finish[seq],
                 elapsed_s=elapsed, token_logprobs=logprobs[seq] if samplings[seq].logprobs else None,
-                cached_prompt_tokens=shared if seq == 0 else len(tokens),
-                meta={"backend": "llama_cpp", "path": "batched", "k": k, "prefill_s": prompt_done - t0,
-                      "prefill_tokens": len(tokens) - shared},
+                cached_prompt_tokens=cached[seq],
+                meta={"backend": "llama_cpp", "path": "batched", "k": k, "prompts": len(first_of),
+                      "prefill_s": prompt_done - t0, "prefill_tokens": prefill_tokens},
             ))
         return results
 

@@ -136,6 +136,13 @@ class OpenAIModel:
         with ThreadPoolExecutor(max_workers=min(self.max_parallel, len(samplings))) as pool:
             return list(pool.map(lambda s: self.generate(prompt, s), samplings))
 
+    def generate_batch(self, prompts: Sequence[Prompt], samplings: Sequence[Sampling]) -> list[Completion]:
+        # concurrent requests: a server with continuous batching decodes them together
+        if len(prompts) <= 1:
+            return [self.generate(p, s) for p, s in zip(prompts, samplings)]
+        with ThreadPoolExecutor(max_workers=min(self.max_parallel, len(prompts))) as pool:
+            return list(pool.map(lambda ps: self.generate(*ps), zip(prompts, samplings)))
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.embedding_dim if self._dim else 0), dtype=np.float32)

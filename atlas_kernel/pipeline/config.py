@@ -48,6 +48,7 @@ class PipelineConfig:
     lens: bool = True
     sstar: bool = True
     repair: bool = True
+    early_stop: bool = True  # the probe ends the run when it passes every public example (adaptive compute)
     selector: Selector = "lexicographic"
     # budgets
     k: int = 6  # candidates from Phase 1 (plans + diverse samples), probe not counted

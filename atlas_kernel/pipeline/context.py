@@ -103,6 +103,23 @@ class RunContext:
             self._record(phase, f"{purpose} [{i + 1}/{len(outs)}]", prompt, s, c)
         return outs
 
+    def generate_batch(self, phase: str, purposes: Sequence[str], prompts: Sequence[Prompt],
+                       samplings: Sequence[Sampling]) -> list[Completion]:
+        """Different prompts decoded together (one batch on backends that can); each is recorded
+        as its own call. The token budget left is split evenly among them."""
+        from atlas_kernel.models.base import generate_batch
+
+        if not prompts:
+            return []
+        if self.tokens_left() <= 0:
+            raise BudgetExhausted(f"token budget of {self.config.token_budget} used")
+        per = max(1, self.tokens_left() // len(prompts))
+        samplings = [s if s.max_tokens <= per else s.with_(max_tokens=per) for s in samplings]
+        outs = generate_batch(self.model, prompts, samplings)
+        for purpose, p, s, c in zip(purposes, prompts, samplings, outs):
+            self._record(phase, purpose, p, s, c)
+        return outs
+
     # -- sandbox ---------------------------------------------------------------------------
     def run_tests(self, phase: str, candidate: Candidate, tests: Sequence[TestCase], suite: str) -> list[dict[str, Any]]:
         from atlas_kernel.grading.verify import run_tests

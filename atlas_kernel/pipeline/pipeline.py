@@ -194,7 +194,7 @@ def _probe(ctx: RunContext) -> Iterator[Event]:
     yield from ctx.flush()
     if ctx.config.condition == "A" or ctx.state.stopped_early:
         return
-    if cand.public_total and cand.public_passed == cand.public_total:
+    if cand.public_total and cand.public_passed == cand.public_total and ctx.config.early_stop:
         if ctx.config.router:
             path, reason = router.post_probe(cand.public_passed, cand.public_total, cand.mean_logprob)
             ctx.state.route.update({"path": path, "reason": reason})
@@ -231,30 +231,28 @@ def _divsampling(ctx: RunContext) -> Iterator[Event]:
                  c.mean_logprob, f"temperature {p.temperature}")
         yield from ctx.flush()
         return
-    # group rows that share a prompt so they decode together in one batch
-    groups: dict[tuple, list[tuple[int, divsampling.Perturbation]]] = {}
-    for i, p in enumerate(rows):
-        forced = cfg.budget_forcing and i % 3 == 2 and tier.think_tokens > 0
-        groups.setdefault((p.system, p.instruction, forced), []).append((i, p))
-    for (system, instruction, forced), members in groups.items():
+    # every row without a reasoning budget decodes in ONE batch (rows sharing a prompt share its
+    # prefill); rows with a budget go through budget forcing one at a time
+    plain = [(i, p) for i, p in enumerate(rows) if not (cfg.budget_forcing and i % 3 == 2 and tier.think_tokens > 0)]
+    forced = [(i, p) for i, p in enumerate(rows) if (i, p) not in plain]
+    if plain and not ctx.out_of_budget():
+        prompts = [chat_code_prompt(ctx.problem, system=p.system, instruction=p.instruction) for _, p in plain]
+        samplings = [Sampling(temperature=p.temperature, top_p=0.95 if p.temperature > 0 else 1.0, max_tokens=cfg.max_tokens,
+                              seed=cfg.seed * 1000 + i, logprobs=True) for i, p in plain]
+        outs = ctx.generate_batch("divsampling", [p.name for _, p in plain], prompts, samplings)
+        for (i, p), c in zip(plain, outs):
+            _add(ctx, "div", extract_code(ctx.problem, c.text), c.completion_tokens, c.mean_logprob, f"{p.name}, T={p.temperature}")
+        yield from ctx.flush()
+    for i, p in forced:
         if ctx.out_of_budget():
             break
-        msgs = chat_code_prompt(ctx.problem, system=system, instruction=instruction)
-        if forced:
-            for i, p in members:
-                fa = budget.forced_generate(ctx, "divsampling", f"{p.name} (budget {tier.name})", msgs, tier,
-                                            Sampling(temperature=p.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed * 1000 + i))
-                _add(ctx, "div", extract_code(ctx.problem, fa.text), fa.think_tokens + fa.code_tokens, None,
-                     f"{p.name}, reasoning {fa.think_tokens} tokens ({fa.mode}, {fa.extensions} extensions, "
-                     f"{'capped' if fa.capped else 'uncapped'})", meta={"budget": {"tier": tier.name, "think_tokens": fa.think_tokens,
-                                                                                  "extensions": fa.extensions, "capped": fa.capped, "mode": fa.mode}})
-                yield from ctx.flush()
-            continue
-        samplings = [Sampling(temperature=p.temperature, top_p=0.95 if p.temperature > 0 else 1.0, max_tokens=cfg.max_tokens,
-                              seed=cfg.seed * 1000 + i, logprobs=True) for i, p in members]
-        outs = ctx.generate_many("divsampling", members[0][1].name, msgs, samplings)
-        for (i, p), c in zip(members, outs):
-            _add(ctx, "div", extract_code(ctx.problem, c.text), c.completion_tokens, c.mean_logprob, f"{p.name}, T={p.temperature}")
+        msgs = chat_code_prompt(ctx.problem, system=p.system, instruction=p.instruction)
+        fa = budget.forced_generate(ctx, "divsampling", f"{p.name} (budget {tier.name})", msgs, tier,
+                                    Sampling(temperature=p.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed * 1000 + i))
+        _add(ctx, "div", extract_code(ctx.problem, fa.text), fa.think_tokens + fa.code_tokens, None,
+             f"{p.name}, reasoning {fa.think_tokens} tokens ({fa.mode}, {fa.extensions} extensions, "
+             f"{'capped' if fa.capped else 'uncapped'})", meta={"budget": {"tier": tier.name, "think_tokens": fa.think_tokens,
+                                                                          "extensions": fa.extensions, "capped": fa.capped, "mode": fa.mode}})
         yield from ctx.flush()
 
 

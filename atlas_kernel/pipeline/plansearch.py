@@ -58,23 +58,31 @@ def observations(ctx, n: int) -> tuple[list[str], str]:
     return obs[:n], c.text
 
 
-def plan_for(ctx, observation: str) -> str:
-    prompt = [{"role": "user", "content": (
+def plan_prompt(ctx, observation: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": (
         f"{task_text(ctx.problem, with_examples=False)}\n\nIdea: {observation}.\n\nUsing this idea, write a plan "
         "of 3 to 6 short numbered steps that solves the problem. Do not write code.")}]
-    c = ctx.generate("plansearch", "plan", prompt, Sampling(temperature=0.0, max_tokens=ctx.config.plan_tokens))
-    plan = c.text.split("```", 1)[0].strip()  # a plan with code in it: keep the prose only
-    return plan or observation
 
 
-def implement(ctx, plan: str) -> tuple[str, int, float | None]:
+def plans_for(ctx, observations: list[str]) -> list[str]:
+    """One plan per observation, the prompts decoded together."""
+    outs = ctx.generate_batch("plansearch", ["plan"] * len(observations), [plan_prompt(ctx, o) for o in observations],
+                              [Sampling(temperature=0.0, max_tokens=ctx.config.plan_tokens)] * len(observations))
+    # a plan with code in it: keep the prose only
+    return [c.text.split("```", 1)[0].strip() or o for o, c in zip(observations, outs)]
+
+
+def implement_prompt(ctx, plan: str) -> list[dict[str, str]]:
     from atlas_kernel.pipeline.prompts import chat_code_prompt
 
-    msgs = chat_code_prompt(ctx.problem, instruction=(
+    return chat_code_prompt(ctx.problem, instruction=(
         f"Follow this plan:\n{plan}\n\nReturn the whole solution in one ```python code block."))
-    c = ctx.generate("plansearch", "implement plan", msgs,
-                     Sampling(temperature=0.0, max_tokens=ctx.config.max_tokens, logprobs=True))
-    return c.text, c.completion_tokens, c.mean_logprob
+
+
+def implement_all(ctx, plans: list[str]) -> list[tuple[str, int, float | None]]:
+    outs = ctx.generate_batch("plansearch", ["implement plan"] * len(plans), [implement_prompt(ctx, p) for p in plans],
+                              [Sampling(temperature=0.0, max_tokens=ctx.config.max_tokens, logprobs=True)] * len(plans))
+    return [(c.text, c.completion_tokens, c.mean_logprob) for c in outs]
 
 
 def run(ctx) -> Iterator[Event]:
@@ -86,12 +94,13 @@ def run(ctx) -> Iterator[Event]:
         return
     obs, raw = observations(ctx, n)
     yield from ctx.flush()
-    for o in obs:
-        if ctx.out_of_budget():
-            break
-        plan = plan_for(ctx, o)
-        yield from ctx.flush()
-        text, tokens, lp = implement(ctx, plan)
+    if not obs or ctx.out_of_budget():
+        return
+    plans = plans_for(ctx, obs)
+    yield from ctx.flush()
+    if ctx.out_of_budget():
+        return
+    for o, plan, (text, tokens, lp) in zip(obs, plans, implement_all(ctx, plans)):
         cand = Candidate(id=ctx.state.new_id("plan"), code=extract_code(ctx.problem, text), origin="plan",
                          plan=f"{o}\n{plan}", completion_tokens=tokens, mean_logprob=lp)
         ctx.state.candidates.append(cand)

@@ -1,0 +1,159 @@
+"""Ranking quality of the Lens C(x), leave-problems-out, against the baselines the pipeline would
+otherwise use; the G(x) decision; and the shipped Lens.
+
+    .venv/bin/python benchmark/bench_lens.py [--model smollm2] [--folds 5] [--ship]
+
+Reads benchmark/results/lens/<model>.npz (made by benchmark/gen_lens_data.py). Every score is
+out-of-fold: k-fold over PROBLEMS, so no problem is ever in the training and the test part of
+a fold. Reported per scorer:
+  auc                      pooled AUC (energy ranks passing above failing candidates)
+  lowest_energy_passes     on mixed problems (some candidates pass, some fail): the chosen one passes
+  random_pick_passes       the same for a uniformly random pick (its expectation)
+  tie_*                    the same restricted to where the Lens acts in selection: candidates tied
+                           on the best public-example score of their problem
+Scorers: the Lens at several sizes, the negative mean log-probability (the pipeline's tie-break
+without a Lens), and C(x) + G(x) with G a learned low-rank metric term (kept only if it helps).
+With --ship, a Lens trained on all rows is written to atlas_kernel/data/lenses/<model>.npz when
+its out-of-fold tie-restricted selection beats both random and log-probability.
+Writes benchmark/results/lens_<model>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from atlas_kernel.lens import ops  # noqa: E402
+from atlas_kernel.lens.data import LensData  # noqa: E402
+from atlas_kernel.lens.train import TrainConfig, auc, out_of_fold_energies, selection_stats, train_lens  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tie_mask(data: LensData) -> np.ndarray:
+    """Rows with their problem's best public-example score: where selection falls to the Lens."""
+    rows = data.meta["rows"]
+    frac = np.array([r["public_passed"] / r["public_total"] if r["public_total"] else 0.0 for r in rows])
+    keep = np.zeros(len(data), bool)
+    for g in np.unique(data.group):
+        idx = np.flatnonzero(data.group == g)
+        keep[idx[frac[idx] == frac[idx].max()]] = True
+    return keep
+
+
+def report(energies: np.ndarray, data: LensData, ties: np.ndarray) -> dict[str, Any]:
+    out = {"auc": auc(-energies, data.y), **selection_stats(energies, data)}
+    t = data.subset(ties)
+    st = selection_stats(energies[ties], t)
+    out.update({f"tie_{k}": v for k, v in st.items()})
+    return out
+
+
+def logprob_energy(data: LensData) -> np.ndarray:
+    lp = np.array([np.nan if r["mean_logprob"] is None else r["mean_logprob"] for r in data.meta["rows"]])
+    fill = np.nanmedian(lp) if np.isfinite(lp).any() else 0.0
+    return -np.where(np.isfinite(lp), lp, fill)
+
+
+def fit_lens(cfg: TrainConfig) -> Callable[[LensData], Callable[[np.ndarray], np.ndarray]]:
+    def fit(train: LensData):
+        lens = train_lens(train, cfg)
+        return lambda x: np.asarray(ops.energy(x, lens))
+    return fit
+
+
+def fit_metric(rank: int, cfg: TrainConfig, lam: float = 1.0) -> Callable[[LensData], Callable[[np.ndarray], np.ndarray]]:
+    """C(x) + lam * ||L (x - m)||^2 / rank, L (rank x D) and m learned jointly with the MLP under the
+    same ranking loss: the 'geometric' term a G(x) metric would add to the energy."""
+    def fit(train: LensData):
+        import torch
+
+        from atlas_kernel.lens.model import Lens
+        from atlas_kernel.lens.train import _pairs
+
+        torch.manual_seed(cfg.seed)
+        mu = train.X.mean(0)
+        sd = train.X.std(0) + 1e-4
+        X = torch.from_numpy((train.X - mu) / sd)
+        net = Lens.init(train.dim, seed=cfg.seed, hidden=cfg.hidden).to_torch()
+        L = torch.nn.Parameter(torch.randn(rank, train.dim) * 0.01)
+        m = torch.nn.Parameter(torch.zeros(train.dim))
+        pos, neg = (torch.from_numpy(a) for a in _pairs(train.y, train.group))
+        opt = torch.optim.AdamW(list(net.parameters()) + [L, m], lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+        def energy(x):
+            return net(x).reshape(-1) + lam * ((x - m) @ L.T).pow(2).sum(1) / rank
+
+        for _ in range(cfg.epochs):
+            opt.zero_grad()
+            e = energy(X)
+            loss = torch.relu(cfg.margin - (e[neg] - e[pos])).mean()
+            loss.backward()
+            opt.step()
+
+        def score(x: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                return energy(torch.from_numpy((x - mu) / sd)).numpy()
+        return score
+    return fit
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="smollm2")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--seeds", type=int, default=3, help="fold assignments averaged over this many seeds")
+    ap.add_argument("--ship", action="store_true")
+    args = ap.parse_args()
+    data = LensData.load(ROOT / "benchmark" / "results" / "lens" / f"{args.model}.npz")
+    ties = tie_mask(data)
+    base = TrainConfig()
+    scorers: dict[str, Callable[[LensData], Callable[[np.ndarray], np.ndarray]]] = {
+        "lens_512x128": fit_lens(base),
+        "lens_64x16": fit_lens(replace(base, hidden=(64, 16))),
+        "lens_512x128_no_bce": fit_lens(replace(base, bce_weight=0.0)),
+        "lens_plus_metric_r8": fit_metric(8, replace(base, hidden=(64, 16))),
+    }
+    res: dict[str, Any] = {"model": args.model, "n": len(data), "n_pass": int(data.y.sum()),
+                           "n_problems": len(data.problems), "mixed_problems": len(data.mixed_groups()),
+                           "tie_rows": int(ties.sum()), "folds": args.folds, "seeds": args.seeds,
+                           "data_sha256": data.sha256(), "scorers": {}}
+    lp = logprob_energy(data)
+    res["scorers"]["neg_mean_logprob"] = report(lp, data, ties)
+    for name, fit in scorers.items():
+        per_seed = [report(out_of_fold_energies(data, fit, args.folds, seed), data, ties) for seed in range(args.seeds)]
+        agg = {k: float(np.mean([p[k] for p in per_seed if p[k] is not None])) if any(p[k] is not None for p in per_seed) else None
+               for k in per_seed[0]}
+        agg["auc_per_seed"] = [p["auc"] for p in per_seed]
+        res["scorers"][name] = agg
+        print(f"{name}: {json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in agg.items()})}", flush=True)
+    print(f"neg_mean_logprob: {json.dumps(res['scorers']['neg_mean_logprob'])}")
+    chosen = res["scorers"]["lens_512x128"]
+    lpr = res["scorers"]["neg_mean_logprob"]
+    helps = (chosen["tie_lowest_energy_passes"] or 0) > max(chosen["tie_random_pick_passes"] or 0,
+                                                            lpr["tie_lowest_energy_passes"] or 0)
+    res["lens_helps_selection"] = bool(helps)
+    if args.ship:
+        if helps:
+            lens = train_lens(data, base)
+            path = lens.save(ROOT / "atlas_kernel" / "data" / "lenses" / f"{args.model}.npz")
+            res["shipped"] = str(path.relative_to(ROOT))
+            print(f"shipped {path}")
+        else:
+            res["shipped"] = None
+            print("not shipped: the Lens does not beat random and log-probability on tied candidates")
+    out = ROOT / "benchmark" / "results" / f"lens_{args.model}.json"
+    out.write_text(json.dumps(res, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

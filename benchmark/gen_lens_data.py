@@ -1,0 +1,135 @@
+"""Lens training data: the pipeline's own Phase 1 candidates for many problems, embedded by the
+generating model and labelled offline by the hidden tests.
+
+    .venv/bin/python benchmark/gen_lens_data.py [--model smollm2] [--k 6] [--n-plans 2]
+                                                [--exclude-every 4] [--limit N]
+
+Candidates are made exactly as the pipeline makes them (probe + PlanSearch + DivSampling, the
+same prompts, temperatures and seeds; the probe's early stop is switched off so every problem
+yields k + 1 candidates). Each candidate's code is embedded with `model.embed` (mean-pooled
+last hidden state) and graded once with the task's hidden tests — this is training, offline;
+the pipeline never sees these labels at solve time.
+
+`--exclude-every 4` leaves out every 4th HumanEval task (the pipeline benchmark's fixed
+evaluation subset), so a Lens trained on this file is out-of-sample on that subset.
+
+Per-task rows (embeddings base64 float32) are appended to
+benchmark/results/lens/<model>_rows.jsonl (resumable: finished tasks are skipped); the
+LensData file (format in atlas_kernel/lens/data.py) is written to benchmark/results/lens/<model>.npz.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from atlas_kernel.lens.data import LensData  # noqa: E402
+from atlas_kernel.models.registry import load_model, prompt_style  # noqa: E402
+from atlas_kernel.pipeline.config import PipelineConfig  # noqa: E402
+from atlas_kernel.pipeline.pipeline import Pipeline  # noqa: E402
+from atlas_kernel.problems import load_suite  # noqa: E402
+
+OUT = Path(__file__).parent / "results" / "lens"
+
+
+def _enc(x: np.ndarray) -> str:
+    return base64.b64encode(np.asarray(x, dtype=np.float32).tobytes()).decode()
+
+
+def _dec(s: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(s), dtype=np.float32)
+
+
+def generate(model_name: str, tasks, cfg: PipelineConfig, rows_path: Path) -> None:
+    done = set()
+    if rows_path.exists():
+        done = {json.loads(line)["task_id"] for line in rows_path.read_text().splitlines() if line.strip()}
+    todo = [t for t in tasks if t.id not in done]
+    if not todo:
+        return
+    model = load_model(model_name)
+    pipe = Pipeline(model, cfg, style=prompt_style(model_name, model))
+    t_all = time.perf_counter()
+    with rows_path.open("a", encoding="utf-8") as fh:
+        for i, task in enumerate(todo, 1):
+            t0 = time.perf_counter()
+            run = pipe.start(task.problem)  # the Problem only
+            for _ in run:
+                pass
+            cands = [c for c in run.state.candidates if c.code.strip()]
+            emb = model.embed([c.code for c in cands]) if cands else np.zeros((0, 0), np.float32)
+            grader = task.grader()
+            rows = []
+            for c, e in zip(cands, emb):
+                g = grader.grade(c.code)
+                rows.append({"id": c.id, "origin": c.origin, "passed": bool(g.passed), "public_passed": c.public_passed,
+                             "public_total": c.public_total, "mean_logprob": c.mean_logprob, "tokens": c.completion_tokens,
+                             "code_sha256": hashlib.sha256(c.code.encode()).hexdigest(), "emb": _enc(e)})
+            rec = {"task_id": task.id, "candidates": rows, "wall_s": time.perf_counter() - t0}
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+            n_pass = sum(r["passed"] for r in rows)
+            el = time.perf_counter() - t_all
+            print(f"[{i}/{len(todo)}] {task.id}: {n_pass}/{len(rows)} pass hidden, {rec['wall_s']:.0f}s "
+                  f"(eta {el / i * (len(todo) - i) / 60:.0f} min)", flush=True)
+
+
+def build(model_name: str, rows_path: Path, cfg: PipelineConfig, task_ids: list[str]) -> LensData:
+    recs = {}
+    for line in rows_path.read_text().splitlines():
+        if line.strip():
+            r = json.loads(line)
+            recs[r["task_id"]] = r
+    problems = [t for t in task_ids if t in recs and recs[t]["candidates"]]
+    X, y, group, extra = [], [], [], []
+    for gi, tid in enumerate(problems):
+        for c in recs[tid]["candidates"]:
+            X.append(_dec(c["emb"]))
+            y.append(int(c["passed"]))
+            group.append(gi)
+            extra.append({k: c[k] for k in ("origin", "public_passed", "public_total", "mean_logprob", "code_sha256")})
+    meta = {"source": f"benchmark/gen_lens_data.py: pipeline Phase 1 candidates (probe + {cfg.n_plans} plans + "
+                      f"{cfg.k - cfg.n_plans} diverse samples, seed {cfg.seed}), labels from hidden tests (offline)",
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rows": extra}
+    return LensData(np.stack(X), np.array(y), np.array(group), problems, model_name, meta)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="smollm2")
+    ap.add_argument("--k", type=int, default=6)
+    ap.add_argument("--n-plans", type=int, default=2)
+    ap.add_argument("--exclude-every", type=int, default=4, help="leave out every N-th task (0 = keep all)")
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    tasks = load_suite("humaneval")
+    if args.exclude_every:
+        tasks = [t for i, t in enumerate(tasks) if i % args.exclude_every]
+    if args.limit:
+        tasks = tasks[: args.limit]
+    cfg = PipelineConfig.for_condition("B", k=args.k, n_plans=args.n_plans, self_tests=False, early_stop=False,
+                                       seed=args.seed, time_budget_s=1e9, token_budget=10 ** 9)
+    rows_path = OUT / f"{args.model}_rows.jsonl"
+    generate(args.model, tasks, cfg, rows_path)
+    data = build(args.model, rows_path, cfg, [t.id for t in tasks])
+    path = data.save(OUT / f"{args.model}.npz")
+    print(f"{path}: {len(data)} candidates, {int(data.y.sum())} pass, {len(data.problems)} problems, "
+          f"{len(data.mixed_groups())} mixed, dim {data.dim}, sha256 {data.sha256()[:12]}")
+
+
+if __name__ == "__main__":
+    main()
