@@ -1,4 +1,4 @@
-"""Scripted models and small runs shared by the magic, widget and plot tests (no real model)."""
+"""Scripted models and small runs shared by the pipeline-logic, magic, widget and plot tests (no real model)."""
 
 from __future__ import annotations
 

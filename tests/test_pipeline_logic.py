@@ -1,5 +1,7 @@
 """Pipeline logic with a scripted model and the real sandbox: exact, fast, deterministic."""
 
+import functools
+
 import pytest
 
 from atlas_kernel.models.scripted import ScriptedModel
@@ -12,36 +14,11 @@ from atlas_kernel.pipeline.trace import Trace
 from atlas_kernel.problems import load_problem
 from atlas_kernel.problems.types import HiddenTests, Problem, Task, TestCase
 
-WRONG = "```python\nn = int(input())\nprint(n)\n```"
-RIGHT = "```python\nn = int(input())\nprint(sum(map(int, input().split())))\n```"
-ALSO_WRONG = "```python\nn = int(input())\nprint(max(map(int, input().split())))\n```"
+from frontend_helpers import ALSO_WRONG, RIGHT, WRONG
+from frontend_helpers import responder as shared_responder
 
-
-def responder(probe=WRONG, gen=WRONG, repair=RIGHT):
-    def answer(prompt, sampling):
-        text = prompt if isinstance(prompt, str) else prompt[-1]["content"]
-        if "Do not write code. List" in text:
-            return "1. Add the numbers with a loop\n2. Use the built-in sum"
-        if "plan of 3" in text:
-            return "1. read n\n2. read the numbers\n3. print their sum"
-        if "new, different test inputs" in text:
-            return "```\n2\n5 5\n```\n```\n1\n7\n```"
-        if "is wrong" in text:
-            return "The bug: it prints n.\n" + repair
-        if "Which output is correct" in text:
-            return "B"
-        if "could give different answers" in text:
-            return "```\n3\n1 1 1\n```"
-        if "Return the whole solution" in text and sampling.temperature == 0 and "expert" not in str(prompt):
-            return probe if answer.calls == 0 else gen
-        return gen
-    answer.calls = 0
-
-    def wrapped(prompt, sampling):
-        out = answer(prompt, sampling)
-        answer.calls += 1
-        return out
-    return wrapped
+# these tests were written against candidates that all print n unless told otherwise
+responder = functools.partial(shared_responder, gen=WRONG)
 
 
 @pytest.fixture

@@ -92,16 +92,8 @@ class RunContext:
         return c
 
     def generate_many(self, phase: str, purpose: str, prompt: Prompt, samplings: Sequence[Sampling]) -> list[Completion]:
-        if not samplings:
-            return []
-        per = max(1, self.tokens_left() // len(samplings))
-        if self.tokens_left() <= 0:
-            raise BudgetExhausted(f"token budget of {self.config.token_budget} used")
-        samplings = [s if s.max_tokens <= per else s.with_(max_tokens=per) for s in samplings]
-        outs = self.model.generate_many(prompt, samplings)
-        for i, (s, c) in enumerate(zip(samplings, outs)):
-            self._record(phase, f"{purpose} [{i + 1}/{len(outs)}]", prompt, s, c)
-        return outs
+        k = len(samplings)
+        return self.generate_batch(phase, [f"{purpose} [{i + 1}/{k}]" for i in range(k)], [prompt] * k, samplings)
 
     def generate_batch(self, phase: str, purposes: Sequence[str], prompts: Sequence[Prompt],
                        samplings: Sequence[Sampling]) -> list[Completion]:
