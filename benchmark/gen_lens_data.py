@@ -2,7 +2,7 @@
 generating model and labelled offline by the hidden tests.
 
     .venv/bin/python benchmark/gen_lens_data.py [--model smollm2] [--k 6] [--n-plans 2]
-                                                [--exclude-every 4] [--limit N]
+                                                [--exclude-every 4] [--limit N] [--max-minutes M]
 
 Candidates are made exactly as the pipeline makes them (probe + PlanSearch + DivSampling, the
 same prompts, temperatures and seeds; the probe's early stop is switched off so every problem
@@ -51,7 +51,7 @@ def _dec(s: str) -> np.ndarray:
     return np.frombuffer(base64.b64decode(s), dtype=np.float32)
 
 
-def generate(model_name: str, tasks, cfg: PipelineConfig, rows_path: Path) -> None:
+def generate(model_name: str, tasks, cfg: PipelineConfig, rows_path: Path, max_minutes: float = 0) -> None:
     done = set()
     if rows_path.exists():
         done = {json.loads(line)["task_id"] for line in rows_path.read_text().splitlines() if line.strip()}
@@ -63,6 +63,9 @@ def generate(model_name: str, tasks, cfg: PipelineConfig, rows_path: Path) -> No
     t_all = time.perf_counter()
     with rows_path.open("a", encoding="utf-8") as fh:
         for i, task in enumerate(todo, 1):
+            if max_minutes and time.perf_counter() - t_all > max_minutes * 60:
+                print(f"stopping after {max_minutes} min with {len(todo) - i + 1} tasks left (rerun to go on)", flush=True)
+                break
             t0 = time.perf_counter()
             run = pipe.start(task.problem)  # the Problem only
             for _ in run:
@@ -114,6 +117,8 @@ def main() -> None:
     ap.add_argument("--exclude-every", type=int, default=4, help="leave out every N-th task (0 = keep all)")
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-minutes", type=float, default=0, help="stop generating after this long; the npz is built "
+                    "from the finished tasks and a rerun goes on where this one stopped")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     tasks = load_suite("humaneval")
@@ -124,7 +129,7 @@ def main() -> None:
     cfg = PipelineConfig.for_condition("B", k=args.k, n_plans=args.n_plans, self_tests=False, early_stop=False,
                                        seed=args.seed, time_budget_s=1e9, token_budget=10 ** 9)
     rows_path = OUT / f"{args.model}_rows.jsonl"
-    generate(args.model, tasks, cfg, rows_path)
+    generate(args.model, tasks, cfg, rows_path, args.max_minutes)
     data = build(args.model, rows_path, cfg, [t.id for t in tasks])
     path = data.save(OUT / f"{args.model}.npz")
     print(f"{path}: {len(data)} candidates, {int(data.y.sum())} pass, {len(data.problems)} problems, "
