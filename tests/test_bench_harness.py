@@ -224,3 +224,17 @@ def test_cli_reports_user_errors_in_one_line(tmp_path, capsys):
     assert "missing.jsonl" in capsys.readouterr().err
     assert atlas_main(["bench", "--suite", "humaneval", "--ablation", "A,Z"]) == 2
     assert "Z" in capsys.readouterr().err
+
+
+def test_each_session_records_the_lens_file_the_lens_hook_loads(suite, tmp_path, monkeypatch):
+    from atlas_kernel.lens import Lens
+
+    monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("ATLAS_NO_LENS", raising=False)
+    model = ScriptedModel(single_shot_model()._responder, name="tiny")
+    run_benchmark(suite, model=model, out=tmp_path / "r1", progress="none", limit=1)
+    assert json.loads((tmp_path / "r1" / "run.json").read_text())["sessions"][0]["lens"] is None
+    path = Lens.init(16, seed=0).save(tmp_path / "cache" / "lenses" / "tiny.npz")
+    run_benchmark(suite, model=model, out=tmp_path / "r1", progress="none", limit=1, resume=True)
+    sessions = json.loads((tmp_path / "r1" / "run.json").read_text())["sessions"]
+    assert sessions[1]["lens"]["path"] == str(path) and len(sessions[1]["lens"]["sha256"]) == 64

@@ -269,6 +269,27 @@ def _fingerprint(model: Any) -> dict[str, Any]:
             "sha256": None, "info": info}
 
 
+def _lens_file(model: Any) -> dict[str, Any] | None:
+    """The Lens file the pipeline's Lens hook will load for this model (recorded per session: a
+    Lens shipped between two sessions of one run changes conditions C and E)."""
+    import hashlib
+
+    from atlas_kernel.lens.scoring import lens_path_for
+
+    if os.environ.get("ATLAS_NO_LENS"):
+        return None
+    if model is None:
+        from atlas_kernel.models.registry import DEFAULT_MODEL
+
+        model = os.environ.get("ATLAS_MODEL") or DEFAULT_MODEL
+    name = getattr(model, "name", None) if not isinstance(model, str) else (
+        None if model.startswith(("http://", "https://")) else (Path(model).stem if model.endswith(".gguf") else model))
+    path = lens_path_for(name) if name else None
+    if path is None:
+        return None
+    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
 def _absolute_suite(suite: str) -> str:
     name, sep, arg = suite.partition(":")
     return f"{name}:{Path(arg).expanduser().resolve()}" if sep and arg and Path(arg).expanduser().exists() else suite
@@ -313,7 +334,7 @@ def _run(suite: str, conditions: list[str | None], *, model: Any, out: Path, sel
     ablation = len(conditions) > 1
     meter = PowerMeter(power_watts)
     session = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "executor": executor, "workers": workers, "threads": threads,
-               "pid": os.getpid(), "power": meter.to_dict()}
+               "pid": os.getpid(), "power": meter.to_dict(), "lens": _lens_file(model)}
     base = _base_meta(suite, chosen, selection, fp, seed)
     lock = RunLock(out)
     try:
