@@ -71,6 +71,9 @@ def jupyterlab_server(root: Path, state: Path) -> Iterator[tuple[str, str]]:
          "--ServerApp.open_browser=False", "--ServerApp.terminals_enabled=False",
          # nothing from the network: no update checks, no PyPI extension manager
          "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly",
+         # window.jupyterapp: run commands by id instead of clicking menus (a menu click raced the
+         # notebook's layout and timed out in fresh-clone runs)
+         "--LabApp.expose_app_in_browser=True",
          *(["--allow-root"] if os.geteuid() == 0 else [])],
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
     url = f"http://127.0.0.1:{port}"
@@ -121,22 +124,24 @@ def open_and_run_all(page, url: str, token: str, notebook: str, timeout_s: float
     # ?reset: an empty workspace, so only this notebook is open (and in the DOM)
     page.goto(f"{url}/lab/tree/{notebook}?reset&token={token}", wait_until="domcontentloaded", timeout=120_000)
     page.wait_for_selector(f"{CURRENT} .jp-Cell", timeout=120_000)
-    # the kernel must be up before "Run All" (otherwise the first cells queue behind its start)
+    # the kernel must be up before "Run All". The toolbar's execution indicator says "idle" before
+    # any kernel exists, so ask the notebook's session context (window.jupyterapp) instead.
     page.wait_for_function(
-        f"() => {{ const s = document.querySelector('{CURRENT} .jp-Notebook-ExecutionIndicator');"
-        " return s && s.getAttribute('data-status') === 'idle'; }", timeout=120_000)
+        "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+        " const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;"
+        " return !!k && k.status === 'idle' && k.connectionStatus === 'connected'; }", timeout=180_000, polling=500)
     t0 = time.time()
     prompts_js = f"() => [...document.querySelectorAll('{CURRENT} .jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim())"
-    for _attempt in range(4):
-        # a click that lands while the notebook is still settling is sometimes dropped: once a
-        # cell is queued its prompt turns to [*], so retry only while every prompt is still [ ]
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    for _attempt in range(2):
+        # by command id, not by clicking the Run menu (those clicks were dropped while the notebook
+        # settled). Not awaited: the command's promise resolves only when every cell has run.
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); return true; }")
         try:
-            page.wait_for_function(f"() => ({prompts_js})().some(p => p !== '[ ]:')", timeout=15_000, polling=500)
+            # once a cell is queued its prompt turns to [*]; retry only while every prompt is still [ ]
+            page.wait_for_function(f"() => ({prompts_js})().some(p => p !== '[ ]:')", timeout=60_000, polling=500)
             break
         except Exception:  # noqa: BLE001 - playwright's TimeoutError
-            page.keyboard.press("Escape")
+            pass
     n_code = page.locator(f"{CURRENT} .jp-CodeCell").count()
     page.wait_for_function(
         """(n) => {
