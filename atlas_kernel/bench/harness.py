@@ -275,15 +275,11 @@ def _lens_file(model: Any) -> dict[str, Any] | None:
     import hashlib
 
     from atlas_kernel.lens.scoring import lens_path_for
+    from atlas_kernel.models.registry import model_name
 
     if os.environ.get("ATLAS_NO_LENS"):
         return None
-    if model is None:
-        from atlas_kernel.models.registry import DEFAULT_MODEL
-
-        model = os.environ.get("ATLAS_MODEL") or DEFAULT_MODEL
-    name = getattr(model, "name", None) if not isinstance(model, str) else (
-        None if model.startswith(("http://", "https://")) else (Path(model).stem if model.endswith(".gguf") else model))
+    name = model_name(model) if isinstance(model, (str, type(None))) else getattr(model, "name", None)
     path = lens_path_for(name) if name else None
     if path is None:
         return None

@@ -119,6 +119,15 @@ def prompt_style(spec: str | None, model: Any = None) -> str:
     return "chat"
 
 
+def model_name(spec: str | None) -> str | None:
+    """The name `load_model(spec)` gives a local model (a bundled name, else the file's stem); None for
+    a server, whose name is known only once connected."""
+    spec = spec or os.environ.get("ATLAS_MODEL") or DEFAULT_MODEL
+    if spec.startswith(("http://", "https://")):
+        return None
+    return spec if spec in BUNDLED else Path(spec).expanduser().stem
+
+
 def load_model(spec: str | None = None, **kwargs: Any):
     """A ready `Model` for a spec (default: the embedded SmolLM2)."""
     kind, target = resolve(spec)
@@ -128,5 +137,4 @@ def load_model(spec: str | None = None, **kwargs: Any):
         return OpenAIModel(target, **kwargs)
     from atlas_kernel.models.llama_cpp_backend import LlamaCppModel
 
-    name = spec or os.environ.get("ATLAS_MODEL") or DEFAULT_MODEL
-    return LlamaCppModel(target, name=name if name in BUNDLED else None, **kwargs)
+    return LlamaCppModel(target, name=model_name(spec), **kwargs)
