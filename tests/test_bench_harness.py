@@ -16,8 +16,8 @@ from atlas_kernel.models.scripted import ScriptedModel
 from bench_helpers import RIGHT, WRONG, fence, lcb_row, solvable, task_index, write_suite
 
 
-def single_shot_model() -> ScriptedModel:
-    return ScriptedModel(lambda p, s: fence(RIGHT.format(i=task_index(p)) if solvable(task_index(p)) else WRONG))
+def single_shot_model(name: str = "scripted") -> ScriptedModel:
+    return ScriptedModel(lambda p, s: fence(RIGHT.format(i=task_index(p)) if solvable(task_index(p)) else WRONG), name=name)
 
 
 def ladder_model() -> ScriptedModel:
@@ -231,7 +231,7 @@ def test_each_session_records_the_lens_file_the_lens_hook_loads(suite, tmp_path,
 
     monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("ATLAS_NO_LENS", raising=False)
-    model = ScriptedModel(single_shot_model()._responder, name="tiny")
+    model = single_shot_model(name="tiny")
     run_benchmark(suite, model=model, out=tmp_path / "r1", progress="none", limit=1)
     assert json.loads((tmp_path / "r1" / "run.json").read_text())["sessions"][0]["lens"] is None
     path = Lens.init(16, seed=0).save(tmp_path / "cache" / "lenses" / "tiny.npz")
