@@ -3,12 +3,19 @@ generating model and labelled offline by the hidden tests.
 
     .venv/bin/python benchmark/gen_lens_data.py [--model smollm2] [--k 6] [--n-plans 2]
                                                 [--exclude-every 4] [--limit N] [--max-minutes M]
+                                                [--easy-first]
 
 Candidates are made exactly as the pipeline makes them (probe + PlanSearch + DivSampling, the
 same prompts, temperatures and seeds; the probe's early stop is switched off so every problem
 yields k + 1 candidates). Each candidate's code is embedded with `model.embed` (mean-pooled
 last hidden state) and graded once with the task's hidden tests — this is training, offline;
 the pipeline never sees these labels at solve time.
+
+`--easy-first` puts first the training tasks that some bundled model solved single shot
+(benchmark/results/single_shot_*.jsonl, from bench_single_shot.py): a time-capped run then
+reaches the problems most likely to yield passing candidates (a tiny model's candidates for
+most problems all fail, and such problems teach the ranking loss nothing). The order changes
+which problems a capped run covers, not any candidate (each task's seeds are its own).
 
 `--exclude-every 4` leaves out every 4th HumanEval task (the pipeline benchmark's fixed
 evaluation subset), so a Lens trained on this file is out-of-sample on that subset.
@@ -117,6 +124,7 @@ def main() -> None:
     ap.add_argument("--exclude-every", type=int, default=4, help="leave out every N-th task (0 = keep all)")
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--easy-first", action="store_true", help="tasks some bundled model solved single shot go first")
     ap.add_argument("--max-minutes", type=float, default=0, help="stop generating after this long; the npz is built "
                     "from the finished tasks and a rerun goes on where this one stopped")
     args = ap.parse_args()
@@ -124,13 +132,19 @@ def main() -> None:
     tasks = load_suite("humaneval")
     if args.exclude_every:
         tasks = [t for i, t in enumerate(tasks) if i % args.exclude_every]
+    file_order = [t.id for t in tasks]  # the npz keeps suite order whatever order generation took
+    if args.easy_first:
+        solved = set()
+        for f in sorted((OUT.parent).glob("single_shot_*.jsonl")):
+            solved |= {r["task_id"] for r in map(json.loads, f.read_text().splitlines()) if r.get("passed")}
+        tasks = sorted(tasks, key=lambda t: t.id not in solved)  # stable: file order within each part
     if args.limit:
         tasks = tasks[: args.limit]
     cfg = PipelineConfig.for_condition("B", k=args.k, n_plans=args.n_plans, self_tests=False, early_stop=False,
                                        seed=args.seed, time_budget_s=1e9, token_budget=10 ** 9)
     rows_path = OUT / f"{args.model}_rows.jsonl"
     generate(args.model, tasks, cfg, rows_path, args.max_minutes)
-    data = build(args.model, rows_path, cfg, [t.id for t in tasks])
+    data = build(args.model, rows_path, cfg, [i for i in file_order if i in {t.id for t in tasks}])
     path = data.save(OUT / f"{args.model}.npz")
     print(f"{path}: {len(data)} candidates, {int(data.y.sum())} pass, {len(data.problems)} problems, "
           f"{len(data.mixed_groups())} mixed, dim {data.dim}, sha256 {data.sha256()[:12]}")

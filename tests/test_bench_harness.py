@@ -238,3 +238,30 @@ def test_each_session_records_the_lens_file_the_lens_hook_loads(suite, tmp_path,
     run_benchmark(suite, model=model, out=tmp_path / "r1", progress="none", limit=1, resume=True)
     sessions = json.loads((tmp_path / "r1" / "run.json").read_text())["sessions"]
     assert sessions[1]["lens"]["path"] == str(path) and len(sessions[1]["lens"]["sha256"]) == 64
+
+
+def test_online_lens_recalibrates_after_each_task_from_public_outcomes_and_saves_its_weights(suite, tmp_path, monkeypatch):
+    from atlas_kernel.lens import Lens
+
+    monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path / "cache"))  # no trained lens: starts untrained
+    over = {"k": 2, "n_plans": 0, "repair_perspectives": ["logic"]}
+    with pytest.raises(AtlasError, match="online-lens"):
+        run_benchmark(suite, condition="B", model=ladder_model(), out=tmp_path / "b", progress="none", overrides=over,
+                      online_lens=True)
+    abl = run_ablation(suite, "A,C", model=ladder_model(), out=tmp_path / "abl", progress="none", overrides=over,
+                       online_lens=True)
+    rows = abl.runs["C"].rows
+    assert all("online_lens" not in r for r in abl.runs["A"].rows)
+    for i, r in enumerate(rows):
+        info = r["online_lens"]
+        assert info["start"] == "untrained"
+        # only task kinds whose candidates split on the PUBLIC examples give a ranking pair
+        assert info["updated"] is (i % 3 == 2), (i, info)
+    assert rows[-1]["online_lens"]["updates"] == 2
+    meta = json.loads((tmp_path / "abl" / "C" / "run.json").read_text())
+    assert meta["online_lens"] == "public" and "online_lens" not in json.loads((tmp_path / "abl" / "A" / "run.json").read_text())
+    saved = Lens.load(tmp_path / "abl" / "C" / rows[-1]["online_lens"]["file"])
+    assert saved.info["online_updates"] == 2 and saved.info["online_sources"] == ["public"]
+    with pytest.raises(AtlasError, match="online_lens"):  # a recalibrating run is a different run
+        run_benchmark(suite, condition="C", model=ladder_model(), out=tmp_path / "abl" / "C", progress="none",
+                      overrides=over, resume=True)

@@ -31,3 +31,26 @@ def test_condition_a_on_three_humaneval_tasks_with_smollm2(tmp_path, smollm2_pat
     again = run_benchmark("humaneval", condition="A", model="smollm2", limit=3, out=out, resume=True, progress="none")
     assert [r["task_id"] for r in again.rows] == [r["task_id"] for r in run.rows]
     assert len((out / "results.jsonl").read_text().splitlines()) == 3
+
+
+@pytest.mark.timeout(300)
+def test_online_lens_scores_real_embeddings_and_recalibrates_from_public_outcomes(tmp_path, smollm2_path, monkeypatch):
+    from atlas_kernel.lens import Lens
+
+    monkeypatch.delenv("ATLAS_NO_LENS", raising=False)
+    out = tmp_path / "c"
+    run = run_benchmark("humaneval", condition="C", model="smollm2", tasks="HumanEval/2", out=out, threads=1,
+                        progress="none", online_lens=True,
+                        overrides={"k": 3, "n_plans": 0, "early_stop": False, "self_tests": False})
+    (row,) = run.rows
+    info = row["online_lens"]
+    trace = json.loads((out / row["trace"]).read_text())
+    cands = trace["candidates"]
+    assert info["start"] == "lens smollm2.npz"  # the shipped lens for the embedded model
+    assert info["scored"] == len(cands) >= 2 and all(c["energy"] is not None for c in cands)
+    public = [bool(c["public"]) and all(v["verdict"] == "passed" for v in c["public"]) for c in cands]
+    assert info["public_pass"] == sum(public)
+    # an update happens exactly when the candidates split on the public examples
+    assert info["updated"] is (0 < sum(public) < len(public))
+    if info["updated"]:
+        assert Lens.load(out / info["file"]).info["online_sources"] == ["public"]

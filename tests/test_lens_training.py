@@ -73,3 +73,19 @@ def test_online_update_moves_energies_toward_public_outcomes():
     after = np.asarray(ops.energy(data.X, online.lens))
     assert after[data.y == 0].mean() - after[data.y == 1].mean() > gap_before
     assert online.lens.info["online_sources"] == ["public"]
+
+
+def test_streamed_recalibration_learns_over_the_stream_and_never_scores_with_its_own_labels():
+    from atlas_kernel.lens.train import streamed_energies
+
+    data = synthetic(n_problems=40, per=8, seed=5)
+    start = lambda train: Lens.init(24, seed=2, hidden=(32, 16), model_id="toy")  # noqa: E731
+    e = streamed_energies(data, start, data.y, folds=2, lr=0.05, steps=10, source="hidden")
+    assert np.isfinite(e).all()
+    assert auc(-e, data.y) > 0.65  # an untrained lens alone ranks at chance
+    # flipping the labels of the LAST problem of each fold's stream changes nothing it scored
+    flipped = data.y.copy()
+    last = data.group == data.group.max()
+    flipped[last] = 1 - flipped[last]
+    e2 = streamed_energies(data, start, flipped, folds=2, lr=0.05, steps=10, source="hidden")
+    np.testing.assert_allclose(e2, e)

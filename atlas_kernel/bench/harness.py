@@ -40,7 +40,8 @@ from atlas_kernel.problems.types import Task
 RUN_FILE = "run.json"
 LOCK_FILE = ".lock"
 # what must match for --resume to continue a run (everything that changes a task's result)
-IDENTITY = ("kind", "suite", "tasks", "mode", "condition", "config", "seed", "samples", "temperature", "model_id")
+IDENTITY = ("kind", "suite", "tasks", "mode", "condition", "config", "seed", "samples", "temperature", "model_id",
+            "online_lens")
 
 
 # -- task selection ---------------------------------------------------------------------------
@@ -314,7 +315,8 @@ def _base_meta(suite: str, chosen: list[Task], selection: dict[str, Any], fp: di
 def _run(suite: str, conditions: list[str | None], *, model: Any, out: Path, selection: dict[str, Any], workers: int,
          threads: int | None, executor: str, resume: bool, samples: int | None, temperature: float, seed: int, power_watts: float | None,
          overrides: dict[str, Any] | None, progress: str, keep_traces: bool, report: bool,
-         on_result: Callable[[dict[str, Any]], None] | None) -> tuple[dict[str, BenchRun], list[dict[str, str]], dict[str, Any] | None]:
+         on_result: Callable[[dict[str, Any]], None] | None,
+         online_lens: bool = False) -> tuple[dict[str, BenchRun], list[dict[str, str]], dict[str, Any] | None]:
     if executor not in EXECUTORS:
         raise AtlasError(f"unknown executor {executor!r} — use local (worker processes) or ray")
     if samples is not None and samples < 1:
@@ -328,6 +330,10 @@ def _run(suite: str, conditions: list[str | None], *, model: Any, out: Path, sel
     model_spec = model if isinstance(model, (str, type(None))) else None
     items = _spec_overrides(overrides)
     ablation = len(conditions) > 1
+    lens_conds = {c for c in conditions if c and RunSpec(suite, c, None, seed, items).config().lens}
+    if online_lens and not lens_conds:
+        raise AtlasError("--online-lens recalibrates the Lens, which conditions "
+                         f"{', '.join(c or 'samples' for c in conditions)} do not use — run condition C or E")
     meter = PowerMeter(power_watts)
     session = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "executor": executor, "workers": workers, "threads": threads,
                "pid": os.getpid(), "power": meter.to_dict(), "lens": _lens_file(model)}
@@ -343,12 +349,17 @@ def _run(suite: str, conditions: list[str | None], *, model: Any, out: Path, sel
         dirs: dict[str, Path] = {}
         for cond in conditions:
             label = cond or f"samples{samples}"
-            spec = RunSpec(suite, cond or "A", model_spec, seed, items)
+            online = online_lens and cond in lens_conds
+            spec = RunSpec(suite, cond or "A", model_spec, seed, items, online_lens=online)
             d = out / cond if ablation else out
             dirs[label] = d
             meta = {**base, "kind": "bench", "mode": "samples" if samples else "pipeline", "condition": cond,
                     "config": spec.config().to_dict(), "overrides": dict(items), "samples": samples,
                     "temperature": temperature if samples else None}
+            if online:
+                # updates from public-example outcomes only: still an honest score, but one that
+                # depends on task order and on how tasks were spread over workers
+                meta["online_lens"] = "public"
             d.mkdir(parents=True, exist_ok=True)
             done = _open_run(d, meta, resume=resume, session=dict(session))
             finished[label] = done
@@ -422,13 +433,16 @@ def run_benchmark(suite: str, *, condition: str | None = "A", model: Any = None,
                   samples: int | None = None,
                   temperature: float = 0.8, seed: int = 0, power_watts: float | None = None,
                   overrides: dict[str, Any] | None = None, progress: str = "auto", keep_traces: bool = True,
-                  report: bool = True, on_result: Callable[[dict[str, Any]], None] | None = None) -> BenchRun:
+                  report: bool = True, on_result: Callable[[dict[str, Any]], None] | None = None,
+                  online_lens: bool = False) -> BenchRun:
     """Run one condition (or, with `samples`, plain sampling) over a suite; see `atlas bench --help`.
 
     `model`: a spec (bundled name, .gguf path, server URL) loaded in every worker, or a Model
     object (then the run happens in this process, one task at a time). `threads`: llama.cpp
     threads per worker (default: the cores divided by `workers`). Returns the rows in task
     order and their summary; the run directory holds the log, traces and report.
+    `online_lens`: recalibrate the Lens after each task from its candidates' public-example
+    outcomes (conditions C and E; each worker keeps its own copy, saved under online_lens/).
     """
     if samples is not None:
         condition = None  # plain sampling is condition-free
@@ -442,7 +456,7 @@ def run_benchmark(suite: str, *, condition: str | None = "A", model: Any = None,
                              selection=_selection(limit, tasks, every, since, until, difficulty), workers=workers, threads=threads,
                              executor=executor, resume=resume, samples=samples, temperature=temperature, seed=seed,
                              power_watts=power_watts, overrides=overrides, progress=progress, keep_traces=keep_traces,
-                             report=report, on_result=on_result)
+                             report=report, on_result=on_result, online_lens=online_lens)
     run = runs[label]
     run.errors = errors
     run.report = rep
@@ -455,7 +469,7 @@ def run_ablation(suite: str, conditions: Sequence[str] | str = CONDITIONS, *, mo
                  difficulty: str | None = None, workers: int = 1, threads: int | None = None, executor: str = "local",
                  resume: bool = False, seed: int = 0, power_watts: float | None = None, overrides: dict[str, Any] | None = None,
                  progress: str = "auto", keep_traces: bool = True, report: bool = True,
-                 on_result: Callable[[dict[str, Any]], None] | None = None) -> AblationRun:
+                 on_result: Callable[[dict[str, Any]], None] | None = None, online_lens: bool = False) -> AblationRun:
     """Several conditions on the same tasks with the same seed, then the ablation report
     (pass rates, paired differences vs A, phase waterfall, rescues, cost per solved task)."""
     if isinstance(conditions, str):
@@ -473,5 +487,5 @@ def run_ablation(suite: str, conditions: Sequence[str] | str = CONDITIONS, *, mo
                              selection=_selection(limit, tasks, every, since, until, difficulty), workers=workers, threads=threads,
                              executor=executor, resume=resume, samples=None, temperature=0.0, seed=seed,
                              power_watts=power_watts, overrides=overrides, progress=progress, keep_traces=keep_traces,
-                             report=report, on_result=on_result)
+                             report=report, on_result=on_result, online_lens=online_lens)
     return AblationRun(out_dir, runs, rep or {}, errors)

@@ -28,6 +28,7 @@ class RunSpec:
     model: str | None = None
     seed: int = 0
     overrides: tuple[tuple[str, Any], ...] = ()  # PipelineConfig overrides, as sorted pairs
+    online_lens: bool = False  # recalibrate the Lens after each task from its public-example outcomes
 
     def config(self):
         from atlas_kernel.pipeline.config import PipelineConfig
@@ -35,8 +36,11 @@ class RunSpec:
         return PipelineConfig.for_condition(self.condition, seed=self.seed, **dict(self.overrides))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"suite": self.suite, "condition": self.condition, "model": self.model, "seed": self.seed,
-                "overrides": dict(self.overrides)}
+        d = {"suite": self.suite, "condition": self.condition, "model": self.model, "seed": self.seed,
+             "overrides": dict(self.overrides)}
+        if self.online_lens:
+            d["online_lens"] = "public"
+        return d
 
 
 def file_sha256(path: str | Path, limit: int | None = None) -> str:
@@ -79,13 +83,20 @@ def append_result(path: Path, row: dict[str, Any]) -> None:
         os.close(fd)
 
 
-def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | None = None, style: str | None = None) -> dict[str, Any]:
+def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | None = None, style: str | None = None,
+                    energy_scorer: Any = None) -> dict[str, Any]:
     from atlas_kernel.pipeline.pipeline import Pipeline
 
     t0 = time.perf_counter()
-    pipe = Pipeline(model, spec.config(), style=style)
+    pipe = Pipeline(model, spec.config(), style=style, energy_scorer=energy_scorer)
     solution = pipe.run(task.problem)  # the Problem only
     solve_s = time.perf_counter() - t0
+    online = None
+    if hasattr(energy_scorer, "finish_problem"):
+        # recalibrate BEFORE grading, from what the pipeline saw: public-example verdicts only
+        public = {c["id"]: bool(c["public"]) and all(v["verdict"] == "passed" for v in c["public"])
+                  for c in (solution.trace.candidates if solution.trace else [])}
+        online = energy_scorer.finish_problem(public)
     grade = task.grader().grade(solution.code)
     trace_ref = None
     if trace_dir is not None and solution.trace is not None:
@@ -108,6 +119,7 @@ def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | Non
         "origins_passing_public": sorted({c["origin"] for c in (solution.trace.candidates if solution.trace else [])
                                           if c["public"] and all(v["verdict"] == "passed" for v in c["public"])}),
         "code": solution.code, "trace": trace_ref, "metadata": dict(task.problem.metadata),
+        **({"online_lens": online} if online is not None else {}),
     }
 
 

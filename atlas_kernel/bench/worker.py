@@ -38,6 +38,7 @@ class _WorkerState:
     model_spec: str | None = None
     style: str = "chat"
     suites: dict[str, dict[str, Task]] = field(default_factory=dict)
+    online: dict[str, Any] = field(default_factory=dict)  # condition -> this worker's OnlineLens
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -127,6 +128,20 @@ def init_worker(model_spec: str | None, threads: int | None = None, parent_pid: 
 def install_model(model: Any, style: str, model_spec: str | None = None) -> None:
     """Use an already-loaded model in this process (the in-process executor)."""
     _STATE.model, _STATE.style, _STATE.model_spec = model, style, model_spec
+    _STATE.online = {}
+
+
+def _online_scorer(job: Job) -> Any:
+    """This worker's OnlineLens for the job's condition, made on first use. Each worker process
+    recalibrates its own copy from the tasks it runs, in the order it runs them."""
+    if not job.spec.online_lens:
+        return None
+    scorer = _STATE.online.get(job.spec.condition)
+    if scorer is None:
+        from atlas_kernel.lens.scoring import online_scorer_for
+
+        scorer = _STATE.online[job.spec.condition] = online_scorer_for(_STATE.model)
+    return scorer
 
 
 def _task(suite: str, task_id: str) -> Task:
@@ -164,6 +179,13 @@ def run_job(job: Job) -> dict[str, Any]:
         row = sample_and_grade(task, _STATE.model, n=job.samples, temperature=job.temperature, seed=job.spec.seed,
                                max_tokens=cfg.max_tokens, trace_dir=trace_dir, style=_STATE.style)
     else:
-        row = solve_and_grade(task, _STATE.model, job.spec, trace_dir, _STATE.style)
+        scorer = _online_scorer(job)
+        row = solve_and_grade(task, _STATE.model, job.spec, trace_dir, _STATE.style, energy_scorer=scorer)
+        if scorer is not None and row.get("online_lens", {}).get("updated"):
+            # the recalibrated weights as they stand, so a run's end state can be inspected or reused
+            path = Path(job.run_dir) / "online_lens" / f"worker-{os.getpid()}.npz"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            scorer.lens.save(path)
+            row["online_lens"]["file"] = str(path.relative_to(job.run_dir))
     row["worker_pid"] = os.getpid()
     return row

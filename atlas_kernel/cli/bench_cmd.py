@@ -52,7 +52,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     common = dict(model=args.model, out=args.out, limit=args.limit, tasks=args.tasks, every=args.every, since=args.since,
                   until=args.until, difficulty=args.difficulty, workers=args.workers, threads=args.threads, executor=args.executor,
                   resume=args.resume, seed=args.seed, power_watts=args.power_watts, overrides=dict(args.set or []),
-                  progress="none" if args.quiet else "auto")
+                  progress="none" if args.quiet else "auto", online_lens=args.online_lens)
     if args.ablation:
         abl = run_ablation(args.suite, args.ablation, **common)
         for cond, run in abl.runs.items():
@@ -98,6 +98,8 @@ def register(subparsers: Any) -> None:
     what.add_argument("--temperature", type=float, default=None, help="sampling temperature for --samples (default 0.8)")
     what.add_argument("--model", default=None, help="smollm2 (default), gemma, a .gguf path, or an http(s):// server URL")
     what.add_argument("--seed", type=int, default=0, help="the seed every condition uses (default 0)")
+    what.add_argument("--online-lens", action="store_true",
+                      help="recalibrate the Lens after each task from its public-example outcomes (conditions C, E)")
     what.add_argument("--set", action="append", type=_override, metavar="KEY=VALUE",
                       help="pipeline setting, e.g. --set time_budget_s=900 --set k=4 (repeatable)")
     sel = b.add_argument_group("which tasks (filters, then every N-th, then the first N)")

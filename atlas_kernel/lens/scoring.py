@@ -61,10 +61,32 @@ def default_scorer(model: Any) -> LensScorer | None:
 class OnlineLens(LensScorer):
     """A LensScorer whose weights take a few ranking steps after each problem."""
 
-    def __init__(self, lens: Lens, model_id: str | None = None, lr: float = 3e-4, steps: int = 5, margin: float = 1.0):
+    def __init__(self, lens: Lens, model_id: str | None = None, lr: float = 3e-4, steps: int = 5, margin: float = 1.0,
+                 start: str = "given"):
         super().__init__(lens, model_id, name="online lens")
         self.lr, self.steps, self.margin = lr, steps, margin
+        self.start = start  # where the weights came from: a shipped lens file, or "untrained"
         self.updates: list[dict[str, Any]] = []
+        self._seen: dict[str, np.ndarray] = {}  # candidate id -> embedding, for the current problem
+
+    def __call__(self, problem: Any, candidates: Sequence[Any], embeddings: Any) -> np.ndarray:
+        energies = super().__call__(problem, candidates, embeddings)
+        x = np.asarray(embeddings, dtype=np.float32)
+        for c, row in zip(candidates, x):
+            self._seen[str(getattr(c, "id", len(self._seen)))] = row
+        return energies
+
+    def finish_problem(self, public_pass: dict[str, bool]) -> dict[str, Any]:
+        """After a problem's run: one update from the candidates this scorer scored, labelled by
+        whether each passed ALL of the problem's public examples (what the pipeline itself saw).
+        Forgets the problem either way; returns what happened, for the run's log."""
+        ids = [i for i in self._seen if i in public_pass]
+        x = np.stack([self._seen[i] for i in ids]) if ids else np.zeros((0, 0), np.float32)
+        labels = [bool(public_pass[i]) for i in ids]
+        self._seen = {}
+        updated = bool(ids) and self.update(x, labels, source="public")
+        return {"updated": updated, "scored": len(ids), "public_pass": int(sum(labels)), "updates": len(self.updates),
+                "start": self.start}
 
     def update(self, embeddings: np.ndarray, passed: Sequence[bool], *, source: str = "public") -> bool:
         """Pairs (passing, failing) of ONE problem's candidates; returns whether weights changed."""
@@ -93,3 +115,15 @@ class OnlineLens(LensScorer):
                                     info=info)
         self.updates.append({"n": int(len(y)), "n_pass": int(y.sum()), "source": source})
         return True
+
+
+def online_scorer_for(model: Any, **kwargs: Any) -> OnlineLens:
+    """An OnlineLens for a run: it starts from the model's trained lens when there is one,
+    otherwise from an untrained `Lens.init` of the model's embedding size (it then learns only
+    from the run's own public-example outcomes)."""
+    name = getattr(model, "name", None)
+    path = lens_path_for(name) if name and not os.environ.get("ATLAS_NO_LENS") else None
+    if path is not None:
+        return OnlineLens(Lens.load(path), model_id=name, start=f"lens {path.name}", **kwargs)
+    dim = int(model.embedding_dim)
+    return OnlineLens(Lens.init(dim, seed=0, model_id=name), model_id=name, start="untrained", **kwargs)

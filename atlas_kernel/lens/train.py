@@ -159,6 +159,33 @@ def out_of_fold_energies(data: LensData, fit: Callable[[LensData], Callable[[np.
     return energies
 
 
+def streamed_energies(data: LensData, start: Callable[[LensData], Lens], update_labels: np.ndarray,
+                      folds: int = 5, seed: int = 0, *, lr: float = 3e-4, steps: int = 5,
+                      source: str = "public") -> np.ndarray:
+    """Online recalibration, evaluated leave-problems-out: per fold, `start(train)` gives the
+    starting Lens; the fold's test problems then arrive one at a time in file order. Each is scored
+    with the Lens as it stands, and only afterwards does the Lens take its `OnlineLens.update` from
+    that problem's `update_labels` (public-example outcomes for an honest run; hidden-test
+    outcomes for the explicit opt-in). A problem's energies therefore never depend on its own labels."""
+    from atlas_kernel.lens import ops
+    from atlas_kernel.lens.scoring import OnlineLens
+
+    groups = np.unique(data.group)
+    perm = np.random.default_rng(seed).permutation(groups)
+    fold_of = {int(g): i % folds for i, g in enumerate(perm)}
+    energies = np.full(len(data), np.nan, dtype=np.float64)
+    for k in range(folds):
+        test = np.array([fold_of[int(g)] == k for g in data.group])
+        if not test.any():
+            continue
+        online = OnlineLens(start(data.subset(~test)), lr=lr, steps=steps)
+        for g in sorted({int(g) for g in data.group[test]}):
+            idx = np.flatnonzero(data.group == g)
+            energies[idx] = np.asarray(ops.energy(data.X[idx], online.lens), dtype=np.float64)
+            online.update(data.X[idx], update_labels[idx].astype(bool), source=source)
+    return energies
+
+
 def cross_validate(data: LensData, cfg: TrainConfig = TrainConfig(), folds: int = 5, seed: int = 0,
                    baseline: np.ndarray | None = None) -> dict[str, Any]:
     """k-fold over problems. `baseline`: an energy-like score per row (lower = better), e.g. the
