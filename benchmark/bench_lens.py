@@ -123,7 +123,15 @@ def online_section(data: LensData, ties: np.ndarray, base: TrainConfig, folds: i
     from atlas_kernel.lens.model import Lens
 
     pub = public_pass(data)
-    starts = {"trained": lambda train: train_lens(train, base),
+    trained: dict[str, Any] = {}  # one training per fold, shared by every source / lr combination
+
+    def fold_lens(train: LensData):
+        key = train.sha256()
+        if key not in trained:
+            trained[key] = train_lens(train, base)
+        return trained[key].copy()
+
+    starts = {"trained": fold_lens,
               "untrained": lambda train: Lens.init(train.dim, seed=base.seed, hidden=base.hidden, model_id=train.model_id)}
     out: dict[str, Any] = {"public_label_agrees_with_hidden": float((pub == data.y).mean()),
                            "lrs": [3e-4, 3e-3], "steps": 5}
