@@ -68,7 +68,8 @@ def time_methods(
 ) -> dict[str, dict[str, float]]:
     """Median / min seconds per method.
 
-    Methods run in blocks of consecutive repeats, ``rounds`` times in rotating order:
+    Methods run in blocks of consecutive repeats, ``rounds`` times in rotating order, each
+    block after a 0.25 s pause so no other library's spinning threads remain:
     blocks share the machine's load conditions (fair ratios on a busy machine) while
     consecutive calls of one method are not disturbed by another library's spinning
     worker threads (torch's OpenMP pool, OpenBLAS, ours) still burning the cores.
@@ -93,8 +94,12 @@ def time_methods(
         for n in order:
             per_block = int(min(max_reps, max(min_reps, budget_s / len(names) / max(first[n], 1e-9))))
             per_block = max(1, -(-per_block // rounds))
+            # Idle first: a library's worker threads keep spinning for a while after its last call
+            # (OpenBLAS ~0.1 s, OpenMP up to its block time), and a method timed right after NumPy
+            # would share the cores with them. Every block starts with quiet pools.
+            time.sleep(0.25)
             if first[n] < 0.05:
-                methods[n]()  # one untimed call after switching (other pools may still spin)
+                methods[n]()  # one untimed call after switching: caches, our own pool's wake-up
             for _ in range(per_block):
                 t0 = time.perf_counter()
                 methods[n]()
