@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -138,19 +138,23 @@ def selection_stats(energies: np.ndarray, data: LensData) -> dict[str, Any]:
             "mean_within_problem_auc": float(np.mean(within)) if within else None}
 
 
+def problem_folds(data: LensData, folds: int, seed: int = 0) -> Iterator[np.ndarray]:
+    """Row masks of the test part of each fold; folds split PROBLEMS (seeded shuffle), so a
+    problem's candidates are never on both sides. Empty folds are skipped."""
+    perm = np.random.default_rng(seed).permutation(np.unique(data.group))
+    fold_of = {int(g): i % folds for i, g in enumerate(perm)}
+    for k in range(folds):
+        test = np.array([fold_of[int(g)] == k for g in data.group])
+        if test.any():
+            yield test
+
+
 def out_of_fold_energies(data: LensData, fit: Callable[[LensData], Callable[[np.ndarray], np.ndarray]],
                          folds: int = 5, seed: int = 0) -> np.ndarray:
     """k-fold over problems: each row's energy comes from a scorer fitted without its problem.
     `fit(train_data)` returns a function embeddings -> energies (lower = more likely correct)."""
-    groups = np.unique(data.group)
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(groups)
-    fold_of = {int(g): i % folds for i, g in enumerate(perm)}
     energies = np.full(len(data), np.nan, dtype=np.float64)
-    for k in range(folds):
-        test = np.array([fold_of[int(g)] == k for g in data.group])
-        if not test.any():
-            continue
+    for test in problem_folds(data, folds, seed):
         train = data.subset(~test)
         if train.y.sum() == 0 or train.y.min() == 1:
             energies[test] = 0.0  # nothing to learn from: every candidate ties
@@ -170,14 +174,8 @@ def streamed_energies(data: LensData, start: Callable[[LensData], Lens], update_
     from atlas_kernel.lens import ops
     from atlas_kernel.lens.scoring import OnlineLens
 
-    groups = np.unique(data.group)
-    perm = np.random.default_rng(seed).permutation(groups)
-    fold_of = {int(g): i % folds for i, g in enumerate(perm)}
     energies = np.full(len(data), np.nan, dtype=np.float64)
-    for k in range(folds):
-        test = np.array([fold_of[int(g)] == k for g in data.group])
-        if not test.any():
-            continue
+    for test in problem_folds(data, folds, seed):
         online = OnlineLens(start(data.subset(~test)), lr=lr, steps=steps)
         for g in sorted({int(g) for g in data.group[test]}):
             idx = np.flatnonzero(data.group == g)
