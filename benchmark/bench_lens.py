@@ -111,6 +111,12 @@ def fit_metric(rank: int, cfg: TrainConfig, lam: float = 1.0) -> Callable[[LensD
     return fit
 
 
+def mean_over_seeds(per_seed: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each statistic averaged over the fold seeds that have it (None where none has)."""
+    return {k: float(np.mean([p[k] for p in per_seed if p[k] is not None])) if any(p[k] is not None for p in per_seed)
+            else None for k in per_seed[0]}
+
+
 def public_pass(data: LensData) -> np.ndarray:
     """Per row: did the candidate pass all of its problem's public examples (what a run may see)."""
     return np.array([bool(r["public_total"]) and r["public_passed"] == r["public_total"] for r in data.meta["rows"]], np.int8)
@@ -142,8 +148,7 @@ def online_section(data: LensData, ties: np.ndarray, base: TrainConfig, folds: i
                                                      source="public" if src == "public" else "hidden"), data, ties)
                             for seed in range(seeds)]
                 name = f"online_{start_name}_{src}_lr{lr:g}"
-                out[name] = {k: float(np.mean([p[k] for p in per_seed if p[k] is not None]))
-                             if any(p[k] is not None for p in per_seed) else None for k in per_seed[0]}
+                out[name] = mean_over_seeds(per_seed)
                 out[name]["honest"] = src == "public"
                 print(f"{name}: auc {out[name]['auc']:.3f}, lowest passes {out[name]['lowest_energy_passes']}", flush=True)
     return out
@@ -174,8 +179,7 @@ def main() -> None:
     res["scorers"]["neg_mean_logprob"] = report(lp, data, ties)
     for name, fit in scorers.items():
         per_seed = [report(out_of_fold_energies(data, fit, args.folds, seed), data, ties) for seed in range(args.seeds)]
-        agg = {k: float(np.mean([p[k] for p in per_seed if p[k] is not None])) if any(p[k] is not None for p in per_seed) else None
-               for k in per_seed[0]}
+        agg = mean_over_seeds(per_seed)
         agg["auc_per_seed"] = [p["auc"] for p in per_seed]
         res["scorers"][name] = agg
         print(f"{name}: {json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in agg.items()})}", flush=True)

@@ -144,7 +144,8 @@ def main() -> None:
                                        seed=args.seed, time_budget_s=1e9, token_budget=10 ** 9)
     rows_path = OUT / f"{args.model}_rows.jsonl"
     generate(args.model, tasks, cfg, rows_path, args.max_minutes)
-    data = build(args.model, rows_path, cfg, [i for i in file_order if i in {t.id for t in tasks}])
+    chosen = {t.id for t in tasks}
+    data = build(args.model, rows_path, cfg, [i for i in file_order if i in chosen])
     path = data.save(OUT / f"{args.model}.npz")
     print(f"{path}: {len(data)} candidates, {int(data.y.sum())} pass, {len(data.problems)} problems, "
           f"{len(data.mixed_groups())} mixed, dim {data.dim}, sha256 {data.sha256()[:12]}")

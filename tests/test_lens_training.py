@@ -83,7 +83,7 @@ def test_streamed_recalibration_learns_over_the_stream_and_never_scores_with_its
     e = streamed_energies(data, start, data.y, folds=2, lr=0.05, steps=10, source="hidden")
     assert np.isfinite(e).all()
     assert auc(-e, data.y) > 0.65  # an untrained lens alone ranks at chance
-    # flipping the labels of the LAST problem of each fold's stream changes nothing it scored
+    # flipping the labels of the last problem (last in its fold's stream) changes nothing already scored
     flipped = data.y.copy()
     last = data.group == data.group.max()
     flipped[last] = 1 - flipped[last]

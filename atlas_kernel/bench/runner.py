@@ -91,12 +91,12 @@ def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | Non
     pipe = Pipeline(model, spec.config(), style=style, energy_scorer=energy_scorer)
     solution = pipe.run(task.problem)  # the Problem only
     solve_s = time.perf_counter() - t0
+    cands = solution.trace.candidates if solution.trace else []
+    passes_public = {c["id"]: bool(c["public"]) and all(v["verdict"] == "passed" for v in c["public"]) for c in cands}
     online = None
     if hasattr(energy_scorer, "finish_problem"):
         # recalibrate BEFORE grading, from what the pipeline saw: public-example verdicts only
-        public = {c["id"]: bool(c["public"]) and all(v["verdict"] == "passed" for v in c["public"])
-                  for c in (solution.trace.candidates if solution.trace else [])}
-        online = energy_scorer.finish_problem(public)
+        online = energy_scorer.finish_problem(passes_public)
     grade = task.grader().grade(solution.code)
     trace_ref = None
     if trace_dir is not None and solution.trace is not None:
@@ -115,9 +115,8 @@ def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | Non
         "public_passed": solution.public_passed, "public_total": solution.public_total,
         "solved_by": solution.solved_by, "chosen": solution.candidate, "stopped_early": solution.stopped_early,
         "tokens": solution.tokens, "phase_tokens": phase_tokens, "wall_s": solve_s, "phase_s": solution.phase_times,
-        "sandbox_s": sandbox_s, "grade_s": grade.wall_s, "n_candidates": len(solution.trace.candidates) if solution.trace else 0,
-        "origins_passing_public": sorted({c["origin"] for c in (solution.trace.candidates if solution.trace else [])
-                                          if c["public"] and all(v["verdict"] == "passed" for v in c["public"])}),
+        "sandbox_s": sandbox_s, "grade_s": grade.wall_s, "n_candidates": len(cands),
+        "origins_passing_public": sorted({c["origin"] for c in cands if passes_public[c["id"]]}),
         "code": solution.code, "trace": trace_ref, "metadata": dict(task.problem.metadata),
         **({"online_lens": online} if online is not None else {}),
     }

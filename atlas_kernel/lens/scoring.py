@@ -73,7 +73,7 @@ class OnlineLens(LensScorer):
         energies = super().__call__(problem, candidates, embeddings)
         x = np.asarray(embeddings, dtype=np.float32)
         for c, row in zip(candidates, x):
-            self._seen[str(getattr(c, "id", len(self._seen)))] = row
+            self._seen[str(c.id)] = row
         return energies
 
     def finish_problem(self, public_pass: dict[str, bool]) -> dict[str, Any]:
@@ -122,8 +122,8 @@ def online_scorer_for(model: Any, **kwargs: Any) -> OnlineLens:
     otherwise from an untrained `Lens.init` of the model's embedding size (it then learns only
     from the run's own public-example outcomes)."""
     name = getattr(model, "name", None)
-    path = lens_path_for(name) if name and not os.environ.get("ATLAS_NO_LENS") else None
-    if path is not None:
-        return OnlineLens(Lens.load(path), model_id=name, start=f"lens {path.name}", **kwargs)
+    trained = default_scorer(model)
+    if trained is not None:
+        return OnlineLens(trained.lens, model_id=name, start=trained.name, **kwargs)
     dim = int(model.embedding_dim)
     return OnlineLens(Lens.init(dim, seed=0, model_id=name), model_id=name, start="untrained", **kwargs)
