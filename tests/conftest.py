@@ -4,8 +4,25 @@ import pytest
 
 
 @pytest.fixture(scope="session")
+def default_model():
+    """The real default model (Qwen2.5-Coder-0.5B-Instruct), loaded once per test session."""
+    from atlas_kernel.models.registry import DEFAULT_MODEL, load_model
+
+    model = load_model(DEFAULT_MODEL)
+    yield model
+    model.close()
+
+
+@pytest.fixture(scope="session")
+def default_model_path() -> str:
+    from atlas_kernel.models.registry import DEFAULT_MODEL, resolve
+
+    return resolve(DEFAULT_MODEL)[1]
+
+
+@pytest.fixture(scope="session")
 def smollm2():
-    """The real embedded default model, loaded once per test session."""
+    """The tiny SmolLM2-135M, for tests of the bundled tiny options."""
     from atlas_kernel.models.registry import load_model
 
     model = load_model("smollm2")
@@ -15,7 +32,7 @@ def smollm2():
 
 @pytest.fixture(scope="session")
 def smollm2_path() -> str:
-    from atlas_kernel.models.registry import smollm2_path
+    from atlas_kernel.models.bundled import smollm2_path
 
     return str(smollm2_path())
 
