@@ -108,7 +108,8 @@ class Grader:
                               limits=Limits(timeout_s=total_s, memory_mb=EVALPLUS_MEMORY_MB))
         at = evalplus.failing_test(v.input, sets)
         # the check line and the comparison are ours, not the task's: keep neither in the verdict
-        return TestVerdict(v.verdict, offset + (at or 0), message=v.message if v.verdict != "wrong_answer" else "wrong answer",
+        msg = {"wrong_answer": "wrong answer", "timeout": "time limit exceeded (evalplus rule)"}.get(v.verdict, v.message)
+        return TestVerdict(v.verdict, offset + (at or 0), message=msg,
                            wall_s=v.wall_s, details=v.details if v.verdict == "runtime_error" else "")
 
 
