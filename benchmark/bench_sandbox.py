@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from atlas_kernel.problems.types import TestCase  # noqa: E402
-from atlas_kernel.sandbox import Limits, Sandbox, run_check_program, run_functional_tests  # noqa: E402
+from atlas_kernel.judging import run_check_program, run_functional_tests  # noqa: E402
+from atlas_kernel.sandbox import Limits, Sandbox  # noqa: E402
 
 LIMITS = Limits(timeout_s=10)
 FUNC_CODE = "def add(a, b):\n    return a + b\n"

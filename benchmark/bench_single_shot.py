@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from atlas_kernel.grading import grader_for  # noqa: E402
 from atlas_kernel.models.base import Sampling  # noqa: E402
 from atlas_kernel.models.registry import load_model, prompt_style  # noqa: E402
 from atlas_kernel.pipeline.single_shot import solve_single  # noqa: E402
@@ -44,7 +45,7 @@ def run_model(name: str, tasks, max_tokens: int) -> dict:
             if task.id in done:
                 continue
             res = solve_single(task.problem, model, style=style, sampling=Sampling(max_tokens=max_tokens))
-            grade = task.grader().grade(res.code)
+            grade = grader_for(task).grade(res.code)
             row = {"task_id": task.id, "passed": grade.passed, "summary": grade.summary,
                    "public_passed": res.public_passed, "public_total": len(res.public_verdicts),
                    "completion_tokens": res.completion.completion_tokens, "generate_s": res.timings["generate_s"],

@@ -41,6 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from atlas_kernel.grading import grader_for  # noqa: E402
 from atlas_kernel.lens.data import LensData  # noqa: E402
 from atlas_kernel.models.registry import load_model, prompt_style  # noqa: E402
 from atlas_kernel.pipeline.config import PipelineConfig  # noqa: E402
@@ -79,7 +80,7 @@ def generate(model_name: str, tasks, cfg: PipelineConfig, rows_path: Path, max_m
                 pass
             cands = [c for c in run.state.candidates if c.code.strip()]
             emb = model.embed([c.code for c in cands]) if cands else np.zeros((0, 0), np.float32)
-            grader = task.grader()
+            grader = grader_for(task)
             rows = []
             for c, e in zip(cands, emb):
                 g = grader.grade(c.code)

@@ -12,6 +12,7 @@ from atlas_kernel.bench import run_benchmark
 from atlas_kernel.bench.choice import choice_prompt, parse_letter
 from atlas_kernel.bench.power import DEFAULT_CPU_WATTS, PowerMeter, gpu_power_draw
 from atlas_kernel.bench.progress import BenchProgress
+from atlas_kernel.grading import grader_for
 from atlas_kernel.models.scripted import ScriptedModel
 from atlas_kernel.problems import ProblemFormatError, load_suite
 
@@ -42,19 +43,32 @@ def _write_jsonl(path, rows):
     return path
 
 
-def test_mbpp_first_assert_is_public_and_the_rest_are_hidden(tmp_path):
+def test_mbpp_hidden_check_counts_every_assert_of_test_list_and_no_challenge_test(tmp_path):
     f = _write_jsonl(tmp_path / "mbpp.jsonl", MBPP_ROWS)
     t11, t2 = load_suite(f"mbpp:{f}")
     assert t11.id == "mbpp/11" and t11.problem.entry_point == "remove_Occ" and t11.problem.io_format == "python"
     assert [(c.input, c.output) for c in t11.problem.public_tests] == [('remove_Occ("hello","l")', '"heo"')]
     assert 'assert remove_Occ("hello","l") == "heo"' in t11.problem.statement
     check = t11.hidden.check_program
-    assert '"abcda"' in check and '"PHP"' in check and '"hellolloll"' in check and '"hello","l"' not in check
+    # all three asserts of test_list, the one shown in the prompt included; challenge tests only when asked
+    assert '"hello","l"' in check and '"abcda"' in check and '"PHP"' in check and '"hellolloll"' not in check
     assert "return s" not in json.dumps(t11.problem.to_dict())  # the reference solution is never shown
     assert t2.id == "Mbpp/2" and t2.problem.entry_point == "similar_elements"
     assert t2.problem.public_tests == ()  # `set(f(x)) == set(y)` is not a call == literal: stated, not run
-    assert t11.grader().grade(REMOVE_OCC).passed
-    assert not t11.grader().grade("def remove_Occ(s, ch):\n    return s.replace(ch, '')\n").passed
+    assert grader_for(t11).grade(REMOVE_OCC).passed
+    assert not grader_for(t11).grade("def remove_Occ(s, ch):\n    return s[1:-1]\n").passed
+    # a program right on every assert but the shown one fails: the shown assert counts too
+    only_hidden = 'def remove_Occ(s, ch):\n    return {"abcda": "bcd", "PHP": "H"}.get(s, s)\n'
+    assert not grader_for(t11).grade(only_hidden).passed
+
+
+def test_mbpp_challenge_tests_join_the_check_only_when_asked_for(tmp_path):
+    f = _write_jsonl(tmp_path / "mbpp.jsonl", MBPP_ROWS)
+    t11 = load_suite(f"mbpp-challenge:{f}")[0]
+    assert '"hellolloll"' in t11.hidden.check_program and t11.problem.metadata["n_hidden_asserts"] == 4
+    wrong_on_challenge = 'def remove_Occ(s, ch):\n    return {"hello": "heo", "abcda": "bcd", "PHP": "H"}[s]\n'
+    assert grader_for(t11).grade(wrong_on_challenge).summary == "runtime_error"
+    assert grader_for(load_suite(f"mbpp:{f}")[0]).grade(wrong_on_challenge).passed
 
 
 @pytest.mark.parametrize("row,field", [

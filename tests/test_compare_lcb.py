@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from atlas_kernel.problems.types import TestCase
-from atlas_kernel.sandbox import Limits, Sandbox, functional_equal, python_equal, run_functional_tests, \
-    run_stdio_tests, stdio_equal
+from atlas_kernel.judging import run_functional_tests, run_stdio_tests
+from atlas_kernel.judging.compare import functional_equal, python_equal, stdio_equal
+from atlas_kernel.sandbox import Limits, Sandbox
 
 # (program output, expected output)
 STDIO_CASES = [

@@ -1,4 +1,4 @@
-"""Layer 2: stdio tests, functional tests (json / Solution class / python doctests), check programs."""
+"""Judging: stdio tests, functional tests (json / Solution class / python doctests), check programs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import time
 import pytest
 
 from atlas_kernel.problems.types import Problem, TestCase as T
-from atlas_kernel.sandbox import (Limits, Sandbox, all_passed, run_check_program, run_functional_tests,
-                                  run_stdio_tests, run_tests_for_problem)
+from atlas_kernel.judging import all_passed, run_check_program, run_functional_tests, run_stdio_tests, run_tests
+from atlas_kernel.sandbox import Limits, Sandbox
 
 L2 = Limits(timeout_s=2)
 ADD = "a, b = map(int, input().split())\nprint(a + b)\n"
@@ -158,10 +158,19 @@ def test_broken_check_program_is_not_blamed_on_the_code(sb):
 
 # ---------------------------------------------------------------- dispatch
 
-def test_run_tests_for_problem_dispatches(sb):
+def test_run_tests_dispatches_on_problem_kind(sb):
     p = Problem(id="p", statement="", kind="functional", entry_point="twoSum", class_name="Solution",
                 io_format="json", public_tests=(T("[3,3]\n6", "[0, 1]"),))
-    assert all_passed(run_tests_for_problem(TWO_SUM, p, limits=L2, sandbox=sb))
+    assert all_passed(run_tests(p, TWO_SUM, p.public_tests, limits=L2, sandbox=sb))
     q = Problem(id="q", statement="", kind="stdio", public_tests=(T("1 2", "3"),))
-    assert all_passed(run_tests_for_problem(ADD, q, limits=L2, sandbox=sb))
+    assert all_passed(run_tests(q, ADD, q.public_tests, limits=L2, sandbox=sb))
     assert not all_passed([])
+
+
+def test_livecodebench_stdio_programs_run_after_its_import_prelude(sb):
+    # LiveCodeBench's stdio grader runs a program after its star imports: `sqrt`, `deque` work unimported
+    code = "print(int(sqrt(int(input()))), len(deque([1, 2])))\n"
+    lcb = Problem(id="l", statement="", kind="stdio", public_tests=(T("16", "4 2"),), metadata={"suite": "livecodebench"})
+    assert all_passed(run_tests(lcb, code, lcb.public_tests, limits=L2, sandbox=sb))
+    plain = lcb.replace(metadata={})
+    assert run_tests(plain, code, plain.public_tests, limits=L2, sandbox=sb)[0].verdict == "runtime_error"

@@ -66,7 +66,9 @@ def test_livecodebench_reads_the_released_format_with_compressed_private_tests(t
     tasks = load_livecodebench(f)
     assert [t.id for t in tasks] == ["a1", "a2"]
     stdio, func = tasks
-    assert stdio.problem.kind == "stdio" and stdio.hidden.cases[0].input == "5 5\n"
+    assert stdio.problem.kind == "stdio" and stdio.problem.metadata["suite"] == "livecodebench"
+    # LiveCodeBench grades a sample on the public tests followed by the (decompressed) private ones
+    assert [c.input for c in stdio.hidden.cases] == ["1 2\n", "5 5\n"]
     assert func.problem.kind == "functional" and func.problem.entry_point == "add"
     assert func.problem.class_name == "Solution" and func.problem.io_format == "json"
     assert [t.id for t in load_livecodebench(f, since="2025-01-01")] == ["a2"]
@@ -126,3 +128,49 @@ def test_markdown_statement_examples_and_bundled_examples():
     assert f.kind == "functional" and f.entry_point == "count_vowels" and len(f.public_tests) == 3
     inline = load_problem("Print the double of n.\nInput: 4\nOutput: 8\n")
     assert inline.public_tests[0].input == "4\n" and inline.public_tests[0].output == "8\n"
+
+
+# -- evalplus ---------------------------------------------------------------------------------
+def test_evalplus_files_load_as_reference_judged_tasks():
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data"
+    he = load_suite(f"humaneval+:{data / 'humaneval_plus_small.jsonl'}")
+    t = he[1]
+    assert t.id == "HumanEval/2" and t.problem.starter_code.startswith("\n\ndef truncate_number")
+    assert [(c.input, c.output) for c in t.problem.public_tests] == [("truncate_number(3.5)", "0.5")]
+    ref = t.hidden.reference
+    assert ref.atol == 1e-6 and [name for name, _ in ref.input_sets] == ["base", "plus"] and ref.n_tests == 6
+    assert "number % 1.0" not in json.dumps(t.problem.to_dict())  # the reference stays hidden
+    assert "number % 1.0" not in repr(t.hidden) and "3.5" not in repr(t.hidden)
+    mb = load_suite(f"mbpp+:{data / 'mbpp_plus_small.jsonl'}", task_ids=["Mbpp/106"])[0]
+    assert mb.problem.statement.startswith("Write a function to append") and '"""' not in mb.problem.statement
+    assert mb.hidden.reference.input_sets[0][1][0] == [[5, 6, 7], (9, 10)]  # tuples restored as evalplus does
+
+
+@pytest.mark.parametrize("row,field", [
+    ({"prompt": "p", "canonical_solution": "", "entry_point": "f", "base_input": [], "plus_input": []}, "task_id"),
+    ({"task_id": "HumanEval/1", "prompt": "p", "canonical_solution": "", "entry_point": "f", "base_input": [[1]]},
+     "plus_input"),
+    ({"task_id": "HumanEval/1", "prompt": "p", "canonical_solution": "", "entry_point": "f", "base_input": [1],
+      "plus_input": []}, "base_input"),
+    ({"task_id": "HumanEval/1", "prompt": "p", "canonical_solution": "", "entry_point": "f", "base_input": [],
+      "plus_input": [], "atol": "x"}, "atol"),
+])
+def test_evalplus_bad_lines_name_file_line_and_field(tmp_path, row, field):
+    f = tmp_path / "HumanEvalPlus.jsonl"
+    f.write_text("\n" + json.dumps(row) + "\n")
+    with pytest.raises(ProblemFormatError) as err:
+        load_suite(f"humaneval+:{f}")
+    assert f"{f}:2" in str(err.value) and repr(field) in str(err.value)
+
+
+def test_timeout_policy_derives_limits_from_reference_times_and_suites():
+    from atlas_kernel.judging.timeouts import (DEFAULT_TEST_TIMEOUT_S, reference_limit, set_budget,
+                                               test_timeout_for)
+    from atlas_kernel.pipeline.config import PipelineConfig
+
+    assert reference_limit(0.01) == 1.0 and reference_limit(0.5) == 2.0  # max(1 s, 4 x reference)
+    assert set_budget([1.0, 2.0]) == 4.0 and set_budget([30.0] * 3) == 61.0
+    assert test_timeout_for({"suite": "livecodebench"}) == 6.0 and test_timeout_for({"suite": "humaneval"}) == 3.0
+    assert test_timeout_for({}) == DEFAULT_TEST_TIMEOUT_S == PipelineConfig().test_timeout_s

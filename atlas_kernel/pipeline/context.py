@@ -114,7 +114,7 @@ class RunContext:
 
     # -- sandbox ---------------------------------------------------------------------------
     def run_tests(self, phase: str, candidate: Candidate, tests: Sequence[TestCase], suite: str) -> list[dict[str, Any]]:
-        from atlas_kernel.grading.verify import run_tests
+        from atlas_kernel.judging import run_tests
         from atlas_kernel.sandbox import Limits
 
         if not tests:

@@ -44,7 +44,7 @@ def solve_single(problem: Problem, model: Model, *, style: PromptStyle = "chat",
     code = extract_code(problem, completion.text, completion_of=cp.completion_of)
     verdicts: list[dict[str, Any]] = []
     if verify and problem.public_tests:
-        from atlas_kernel.grading.verify import run_public_tests
+        from atlas_kernel.judging import run_public_tests
 
         verdicts = [v.to_dict() for v in run_public_tests(problem, code)]
     t2 = time.perf_counter()

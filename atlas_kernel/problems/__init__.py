@@ -15,7 +15,9 @@ __all__ = [
     "load_problem", "load_suite", "load_task", "example_names", "SUITES_HELP",
 ]
 
-SUITES_HELP = "humaneval, lcb:FILE.jsonl (LiveCodeBench code_generation_lite) or jsonl:FILE (atlas_kernel's own format)"
+SUITES_HELP = ("humaneval, lcb:FILE.jsonl (LiveCodeBench code_generation_lite), mbpp:FILE.jsonl (mbpp-challenge:FILE "
+               "adds challenge_test_list), humaneval+:HumanEvalPlus.jsonl, mbpp+:MbppPlus.jsonl (evalplus), gpqa:FILE.csv "
+               "or jsonl:FILE (atlas_kernel's own format)")
 
 
 def example_names() -> list[str]:
@@ -61,7 +63,7 @@ def load_problem(spec: str | Path) -> Problem:
 
 def load_suite(spec: str, *, limit: int | None = None, task_ids: list[str] | None = None,
                since: str | None = None, until: str | None = None, difficulty: str | None = None) -> list[Task]:
-    """Tasks of a suite: 'humaneval', 'lcb:FILE' or 'jsonl:FILE'."""
+    """Tasks of a suite: see SUITES_HELP."""
     name, _, arg = spec.partition(":")
     if name == "humaneval":
         from atlas_kernel.problems.humaneval import load_humaneval
@@ -79,12 +81,18 @@ def load_suite(spec: str, *, limit: int | None = None, task_ids: list[str] | Non
         from atlas_kernel.problems.jsonl import load_jsonl_tasks
 
         tasks = load_jsonl_tasks(arg)
-    elif name == "mbpp":
+    elif name in ("mbpp", "mbpp-challenge"):
         if not arg:
-            raise AtlasError("the MBPP suite needs its file: --suite mbpp:PATH.jsonl")
+            raise AtlasError(f"the MBPP suite needs its file: --suite {name}:PATH.jsonl")
         from atlas_kernel.problems.mbpp import load_mbpp
 
-        tasks = load_mbpp(arg)
+        tasks = load_mbpp(arg, challenge=name == "mbpp-challenge")
+    elif name in ("humaneval+", "mbpp+"):
+        if not arg:
+            raise AtlasError(f"the {name} suite needs evalplus's file: --suite {name}:PATH.jsonl")
+        from atlas_kernel.problems.evalplus import load_evalplus
+
+        tasks = load_evalplus(arg, "humaneval" if name == "humaneval+" else "mbpp")
     elif name == "gpqa":
         if not arg:
             raise AtlasError("the GPQA suite needs its file: --suite gpqa:PATH.csv")

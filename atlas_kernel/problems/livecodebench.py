@@ -5,6 +5,9 @@ contest_date, difficulty, starter_code, public_test_cases (a JSON string),
 private_test_cases (a JSON string, or base64 of zlib of a pickle of that JSON string),
 metadata (a JSON string; `func_name` names the function of functional problems).
 
+Hidden tests are the public tests followed by the private tests, the list LiveCodeBench's own
+runner (`get_evaluation_sample`) grades a sample on, in that order.
+
 The pickle layer is read with an unpickler that refuses every global, so a hostile
 file can at most hand us a plain string, never run code.
 """
@@ -97,7 +100,8 @@ def _parse_row(row: dict[str, Any], source: str, line_no: int) -> Task:
             "difficulty": row.get("difficulty", ""),
         },
     )
-    return Task(problem, HiddenTests(qid, cases=private or public))
+    # LiveCodeBench grades a sample on its public tests followed by its private tests
+    return Task(problem, HiddenTests(qid, cases=public + private))
 
 
 def iter_livecodebench(path: str | Path) -> Iterator[Task]:

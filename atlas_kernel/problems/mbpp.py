@@ -8,16 +8,17 @@ One JSON object per line:
                                                      #   read only for the function's name
      "test_list": ["assert remove_Occ(\\"hello\\",\\"l\\") == \\"heo\\"", ...],
      "test_setup_code": "",                          # optional, runs before the asserts
-     "challenge_test_list": [],                      # optional, extra hidden asserts
+     "challenge_test_list": [],                      # optional, graded only when asked for
      "entry_point": "remove_Occ"}                    # optional (MBPP+), else inferred
 
-Public/hidden split (the rule this loader applies, stated here because benchmarks differ):
-  * the FIRST assert of `test_list` is public: it is quoted in the statement, and when it has
+Public/hidden split (MBPP's usual scoring):
+  * the FIRST assert of `test_list` is shown: it is quoted in the statement, and when it has
     the shape `assert f(args) == <literal>` it also becomes a public example the pipeline runs;
-  * the remaining `test_list` asserts and every `challenge_test_list` assert are hidden: they
-    form a check program (setup code, then `def check(candidate):` running the asserts) that
-    only the grader holds;
-  * a task with a single test has nothing left to hide, so it is graded on that (public) test.
+  * the hidden check counts exactly the asserts of `test_list`, all of them, the shown one
+    included (that is how MBPP is scored everywhere): setup code, then `def check(candidate):`
+    running the asserts, held only by the grader;
+  * `challenge_test_list` asserts join the check only when asked for (`challenge=True`, suite
+    spec `mbpp-challenge:FILE`).
 
 Bad lines raise `ProblemFormatError` naming the file, the line and the field.
 """
@@ -106,7 +107,7 @@ def _string_list(row: dict[str, Any], key: str, source: str, line: int, *, requi
     return [v.strip() for v in value]
 
 
-def parse_mbpp_row(row: Any, source: str, line: int) -> Task:
+def parse_mbpp_row(row: Any, source: str, line: int, *, challenge: bool = False) -> Task:
     if not isinstance(row, dict):
         raise ProblemFormatError(source, "each line must be a JSON object", line=line)
     raw_id = row.get("task_id")
@@ -119,7 +120,7 @@ def parse_mbpp_row(row: Any, source: str, line: int) -> Task:
         raise ProblemFormatError(source, "missing or empty (the statement)", line=line, field="text",
                                  fix="give 'text' (MBPP) or 'prompt' (MBPP+)")
     tests = _string_list(row, "test_list", source, line, required=True)
-    challenge = _string_list(row, "challenge_test_list", source, line, required=False)
+    challenge_tests = _string_list(row, "challenge_test_list", source, line, required=False)
     setup = row.get("test_setup_code") or ""
     if not isinstance(setup, str):
         raise ProblemFormatError(source, "must be a string", line=line, field="test_setup_code")
@@ -134,23 +135,23 @@ def parse_mbpp_row(row: Any, source: str, line: int) -> Task:
                                  fix="add an 'entry_point' field")
     first = tests[0]
     public = public_case(first, entry) if not setup.strip() else None  # setup-dependent asserts stay prose only
-    hidden_asserts = tests[1:] + challenge or [first]
+    hidden_asserts = tests + (challenge_tests if challenge else [])
     problem = Problem(
         id=tid,
         statement=f"{statement.strip()}\nYour code should pass this test:\n{first}",
         kind="functional", entry_point=entry, io_format="python",
         public_tests=(public,) if public else (),
-        metadata={"suite": "mbpp", "n_hidden_asserts": len(hidden_asserts)},
+        metadata={"suite": "mbpp", "n_hidden_asserts": len(hidden_asserts), "challenge": challenge},
     )
     return Task(problem, HiddenTests(tid, check_program=check_program(setup, hidden_asserts)))
 
 
-def load_mbpp(path: str | Path) -> list[Task]:
+def load_mbpp(path: str | Path, *, challenge: bool = False) -> list[Task]:
     path = Path(path)
     tasks: list[Task] = []
     seen: set[str] = set()
     for line_no, row in iter_json_lines(path, fix="check the path of the MBPP JSONL file"):
-        task = parse_mbpp_row(row, str(path), line_no)
+        task = parse_mbpp_row(row, str(path), line_no, challenge=challenge)
         if task.id in seen:
             raise ProblemFormatError(str(path), f"duplicate id {task.id!r}", line=line_no, field="task_id")
         seen.add(task.id)

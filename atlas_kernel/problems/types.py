@@ -1,5 +1,8 @@
 """What a solver may see (`Problem`) and what only the grader holds (`HiddenTests`).
 
+A `Task` pairs them; `atlas_kernel.grading.grader_for(task)` builds its grader (this module
+imports nothing of grading or judging: problems sit below both).
+
 The separation is structural: `Problem` has no field that can carry hidden tests,
 `HiddenTests` is only reachable through a `Task`, and every solver entry point
 (`atlas_kernel.pipeline`, `atlas_kernel.solve`) checks that it was handed a
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, Sequence
 
 ProblemKind = Literal["stdio", "functional"]
 
@@ -75,22 +78,51 @@ class Problem:
         return cls(**d)
 
 
+@dataclass(frozen=True)
+class ReferenceTests:
+    """Hidden tests given as inputs only (evalplus): the expected outputs, and each test's time
+    limit, come from running the reference solution on them.
+
+    solution     the reference program (prompt + canonical solution)
+    input_sets   named lists of argument lists, graded in order: ("base", [...]), ("plus", [...])
+    atol         the task's float tolerance (0: exact, 1e-6 once an expected output is a float)
+    flavour      "humaneval" or "mbpp": which of evalplus's special oracles apply
+    output_not_none   compare only whether the output is None (evalplus's regex tasks)
+    """
+
+    solution: str
+    entry_point: str
+    input_sets: tuple[tuple[str, Sequence[Any]], ...]
+    atol: float = 0.0
+    flavour: Literal["humaneval", "mbpp"] = "humaneval"
+    output_not_none: bool = False
+
+    def __repr__(self) -> str:
+        return f"ReferenceTests({self.entry_point!r}, {sum(len(x) for _, x in self.input_sets)} inputs)"
+
+    @property
+    def n_tests(self) -> int:
+        return sum(len(inputs) for _, inputs in self.input_sets)
+
+
 class HiddenTests:
     """The grader's private tests for one problem.
 
-    Either input/output cases (LiveCodeBench, our JSONL), or a check program
-    (HumanEval's `check(candidate)`), or both. Its repr never shows the content,
-    so it cannot leak into a log or prompt by accident.
+    Input/output cases (LiveCodeBench, our JSONL), a check program (HumanEval's
+    `check(candidate)`), reference-judged inputs (evalplus), or cases and a check program.
+    Its repr never shows the content, so it cannot leak into a log or prompt by accident.
     """
 
-    __slots__ = ("problem_id", "_cases", "_check_program")
+    __slots__ = ("problem_id", "_cases", "_check_program", "_reference")
 
-    def __init__(self, problem_id: str, cases: tuple[TestCase, ...] = (), check_program: str | None = None):
-        if not cases and not check_program:
-            raise ValueError(f"problem {problem_id!r}: hidden tests need cases or a check program")
+    def __init__(self, problem_id: str, cases: tuple[TestCase, ...] = (), check_program: str | None = None,
+                 reference: ReferenceTests | None = None):
+        if not cases and not check_program and reference is None:
+            raise ValueError(f"problem {problem_id!r}: hidden tests need cases, a check program or reference inputs")
         self.problem_id = problem_id
         self._cases = tuple(cases)
         self._check_program = check_program
+        self._reference = reference
 
     @property
     def cases(self) -> tuple[TestCase, ...]:
@@ -100,14 +132,20 @@ class HiddenTests:
     def check_program(self) -> str | None:
         return self._check_program
 
+    @property
+    def reference(self) -> ReferenceTests | None:
+        return self._reference
+
     def __len__(self) -> int:
-        return len(self._cases) + (1 if self._check_program else 0)
+        return (len(self._cases) + (1 if self._check_program else 0)
+                + (self._reference.n_tests if self._reference else 0))
 
     def __repr__(self) -> str:
-        return f"HiddenTests({self.problem_id!r}, {len(self._cases)} cases{', check program' if self._check_program else ''})"
+        extra = (", check program" if self._check_program else "") + (", reference inputs" if self._reference else "")
+        return f"HiddenTests({self.problem_id!r}, {len(self._cases)} cases{extra})"
 
     def __reduce__(self):  # noqa: D105 - refuse to travel implicitly (e.g. into a worker that runs the pipeline)
-        raise TypeError("HiddenTests cannot be pickled: they stay with the grader (use Task.grader() in the grading process)")
+        raise TypeError("HiddenTests cannot be pickled: they stay with the grader (use grader_for(task) in the grading process)")
 
 
 @dataclass(frozen=True)
@@ -120,11 +158,6 @@ class Task:
     @property
     def id(self) -> str:
         return self.problem.id
-
-    def grader(self):  # late import: grading depends on the sandbox
-        from atlas_kernel.grading.grader import Grader
-
-        return Grader(self.problem, self.hidden)
 
 
 def require_problem(obj: object, where: str) -> Problem:

@@ -1,8 +1,7 @@
-"""Sandbox for untrusted, model-generated Python code, and the test runners on top of it.
+"""Sandbox for untrusted, model-generated Python code: run a program in isolation with limits.
 
-Layer 1 - `Sandbox.run(code, stdin, limits) -> RunResult`, `Sandbox.run_many(jobs)`.
-Layer 2 - `run_stdio_tests`, `run_functional_tests`, `run_check_program` -> `TestVerdict`s,
-          with LiveCodeBench-compatible output comparison in `compare`.
+`Sandbox.run(code, stdin, limits) -> RunResult`, `Sandbox.run_many(jobs)`. The test runners
+and verdicts built on it live in `atlas_kernel.judging`.
 
 How a program runs
 ------------------
@@ -65,22 +64,10 @@ Importing this package is cheap: no process starts before the first `Sandbox()` 
 `get_sandbox()`.
 """
 
-from .compare import functional_equal, python_equal, stdio_equal, stdio_mismatch
-from .execution import (
-    TestVerdict,
-    Verdict,
-    all_passed,
-    run_check_program,
-    run_functional_tests,
-    run_stdio_tests,
-    run_tests_for_problem,
-)
 from .limits import Limits
 from .result import RunResult, RunStatus
 from .sandbox import Job, Sandbox, close_default_sandbox, get_sandbox
 
 __all__ = [
     "Sandbox", "Job", "get_sandbox", "close_default_sandbox", "Limits", "RunResult", "RunStatus",
-    "TestVerdict", "Verdict", "all_passed", "run_stdio_tests", "run_functional_tests", "run_check_program",
-    "run_tests_for_problem", "stdio_equal", "stdio_mismatch", "functional_equal", "python_equal",
 ]

@@ -1,4 +1,4 @@
-"""Running tests against a candidate program in the sandbox.
+"""Test runners: run a candidate program on test cases in the sandbox and decide each verdict.
 
 Three shapes of test, one verdict type:
 
@@ -16,64 +16,19 @@ A verdict is "passed" only when the run's success sentinel was seen: a program t
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from .compare import stdio_mismatch
-from .limits import Limits
-from .result import RunResult
-from .sandbox import Sandbox, get_sandbox
+from atlas_kernel.judging.compare import stdio_mismatch
+from atlas_kernel.judging.verdicts import TestVerdict, Verdict
+from atlas_kernel.judging.verdicts import truncate as _trunc
+from atlas_kernel.sandbox import Limits, RunResult, Sandbox, get_sandbox
 
 if TYPE_CHECKING:
-    from atlas_kernel.problems.types import Problem, TestCase
+    from atlas_kernel.problems.types import TestCase
 
-Verdict = Literal["passed", "wrong_answer", "timeout", "runtime_error", "memory_exceeded", "output_limit",
-                  "compile_error", "sandbox_error"]
-
-TRUNC = 300  # characters of input/expected/actual kept in a verdict
 _LOAD_SLACK_S = 1.0  # beyond the sum of per-test limits: interpreter start, loading the code
-
-
-def _trunc(s: str, n: int = TRUNC) -> str:
-    return s if len(s) <= n else s[: n // 2] + f"...({len(s) - n} chars truncated)..." + s[-n // 2:]
-
-
-@dataclass
-class TestVerdict:
-    """The outcome of one test.
-
-    verdict   passed | wrong_answer | timeout | runtime_error | memory_exceeded | output_limit |
-              compile_error | sandbox_error (the sandbox failed, also on a retry; the program's behaviour is unknown)
-    index     position of the test in the list given
-    input, expected, actual   truncated to ~300 characters
-    message   one line: the exception's last line, the first differing line, the limit hit ...
-    details   traceback or stderr tail (may be empty), for feedback to a model
-    """
-
-    verdict: Verdict
-    index: int = 0
-    input: str = ""
-    expected: str = ""
-    actual: str = ""
-    message: str = ""
-    wall_s: float = 0.0
-    details: str = ""
-
-    __test__ = False  # keep pytest from collecting this class
-
-    @property
-    def passed(self) -> bool:
-        return self.verdict == "passed"
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def all_passed(verdicts: Sequence[TestVerdict]) -> bool:
-    return bool(verdicts) and all(v.passed for v in verdicts)
 
 
 # ------------------------------------------------------------------ helpers --
@@ -273,24 +228,3 @@ def run_check_program(
     if v.verdict == "runtime_error" and ev is not None:  # "passed" was sent but the sentinel never came
         v.message = "the program did not complete after check() returned"
     return v
-
-
-# ------------------------------------------------------------------ problems -
-
-def run_tests_for_problem(
-    code: str,
-    problem: "Problem",
-    tests: Sequence["TestCase"] | None = None,
-    limits: Limits | None = None,
-    stop_on_first_failure: bool = False,
-    *,
-    sandbox: Sandbox | None = None,
-) -> list[TestVerdict]:
-    """Dispatch on `problem.kind` / `io_format`; `tests` default to the problem's public tests."""
-    cases = list(problem.public_tests if tests is None else tests)
-    if problem.kind == "stdio":
-        return run_stdio_tests(code, cases, limits, stop_on_first_failure, sandbox=sandbox)
-    assert problem.entry_point, "functional problems have an entry point"
-    fmt: Literal["json", "python"] = "python" if problem.io_format == "python" else "json"
-    return run_functional_tests(code, cases, problem.entry_point, problem.class_name, fmt, limits,
-                                stop_on_first_failure, sandbox=sandbox)

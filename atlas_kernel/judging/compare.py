@@ -21,7 +21,7 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ._harness import FLOAT_ABS_TOL, FLOAT_REL_TOL, approx_equal, lcb_call_equal
+from atlas_kernel.sandbox._harness import FLOAT_ABS_TOL, FLOAT_REL_TOL, approx_equal, lcb_call_equal
 
 __all__ = ["stdio_equal", "stdio_mismatch", "functional_equal", "python_equal", "FLOAT_REL_TOL", "FLOAT_ABS_TOL"]
 
