@@ -19,14 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from atlas_kernel.bench import run_benchmark  # noqa: E402
+from atlas_kernel.bench import run_benchmark
 
 RESULTS = Path(__file__).parent / "results" / "executors.json"
 

@@ -49,10 +49,8 @@ _early_threads(sys.argv[1:])
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-from atlas_kernel.lens import Lens, ops, reference  # noqa: E402
+from atlas_kernel.lens import Lens, ops, reference
 
 RESULTS = ROOT / "benchmark" / "results"
 

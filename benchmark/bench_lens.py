@@ -26,18 +26,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from atlas_kernel.lens import ops  # noqa: E402
-from atlas_kernel.lens.data import LensData  # noqa: E402
-from atlas_kernel.lens.train import (TrainConfig, auc, out_of_fold_energies, selection_stats,  # noqa: E402
+from atlas_kernel.lens import ops
+from atlas_kernel.lens.data import LensData
+from atlas_kernel.lens.train import (TrainConfig, auc, out_of_fold_energies, selection_stats,
                                      streamed_energies, train_lens)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +80,7 @@ def fit_metric(rank: int, cfg: TrainConfig, lam: float = 1.0) -> Callable[[LensD
         import torch
 
         from atlas_kernel.lens.model import Lens
-        from atlas_kernel.lens.train import _pairs
+        from atlas_kernel.lens.train import preference_pairs
 
         torch.manual_seed(cfg.seed)
         mu = train.X.mean(0)
@@ -91,7 +89,7 @@ def fit_metric(rank: int, cfg: TrainConfig, lam: float = 1.0) -> Callable[[LensD
         net = Lens.init(train.dim, seed=cfg.seed, hidden=cfg.hidden).to_torch()
         L = torch.nn.Parameter(torch.randn(rank, train.dim) * 0.01)
         m = torch.nn.Parameter(torch.zeros(train.dim))
-        pos, neg = (torch.from_numpy(a) for a in _pairs(train.y, train.group))
+        pos, neg = (torch.from_numpy(a) for a in preference_pairs(train.y, train.group))
         opt = torch.optim.AdamW(list(net.parameters()) + [L, m], lr=cfg.lr, weight_decay=cfg.weight_decay)
 
         def energy(x):

@@ -14,15 +14,13 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from atlas_kernel.models.base import Sampling  # noqa: E402
-from atlas_kernel.models.llama_cpp_backend import _quiet_stderr  # noqa: E402
-from atlas_kernel.models.registry import load_model, resolve  # noqa: E402
+from atlas_kernel.models.base import Sampling
+from atlas_kernel.models.llama_cpp_backend import quiet_stderr
+from atlas_kernel.models.registry import load_model, resolve
 
 PROMPT = ('def fizzbuzz(n: int) -> list[str]:\n    """Return the FizzBuzz sequence from 1 to n: multiples of 3 are '
           '"Fizz", multiples of 5 "Buzz", of both "FizzBuzz", other numbers as strings.\n    """\n')
@@ -39,7 +37,7 @@ def bench_model(name: str, tokens: int, repeats: int, ks: list[int]) -> dict:
 
     _, path = resolve(name)
     threads = os.cpu_count() or 1
-    with _quiet_stderr():
+    with quiet_stderr():
         raw = llama_cpp.Llama(path, n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
     ours = load_model(name)
     out: dict = {"model": name, "path": path, "threads": threads, "max_tokens": tokens}
@@ -64,7 +62,7 @@ def bench_model(name: str, tokens: int, repeats: int, ks: list[int]) -> dict:
                        "overhead_pct": 100 * (1 - r_ours / r_raw), "samples_raw": all_raw, "samples_atlas": all_ours}
 
     # 2. embeddings (mean pooling): raw llama-cpp-python embedding context vs ours
-    with _quiet_stderr():
+    with quiet_stderr():
         raw_emb = llama_cpp.Llama(path, n_ctx=2048, n_batch=2048, n_ubatch=2048, n_threads=threads, embedding=True,
                                   pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN, verbose=False)
     n_tok = sum(len(raw_emb.tokenize(t.encode())) for t in EMBED_TEXTS)

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from atlas_kernel.bench.harness import run_ablation  # noqa: E402
+from atlas_kernel.bench import run_ablation
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from atlas_kernel.problems.types import TestCase  # noqa: E402
-from atlas_kernel.judging import run_check_program, run_functional_tests  # noqa: E402
-from atlas_kernel.sandbox import Limits, Sandbox  # noqa: E402
+from atlas_kernel.judging import run_check_program, run_functional_tests
+from atlas_kernel.problems.types import TestCase
+from atlas_kernel.sandbox import Limits, Sandbox
 
 LIMITS = Limits(timeout_s=10)
 FUNC_CODE = "def add(a, b):\n    return a + b\n"

@@ -14,17 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from atlas_kernel.grading import grader_for  # noqa: E402
-from atlas_kernel.models.base import Sampling  # noqa: E402
-from atlas_kernel.models.registry import load_model, prompt_style  # noqa: E402
-from atlas_kernel.pipeline.single_shot import solve_single  # noqa: E402
-from atlas_kernel.problems import load_suite  # noqa: E402
+from atlas_kernel.grading import grader_for
+from atlas_kernel.models.base import Sampling
+from atlas_kernel.models.registry import load_model, prompt_style
+from atlas_kernel.pipeline.single_shot import solve_single
+from atlas_kernel.problems import load_suite
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -32,21 +32,19 @@ import base64
 import hashlib
 import json
 import os
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from atlas_kernel.grading import grader_for  # noqa: E402
-from atlas_kernel.lens.data import LensData  # noqa: E402
-from atlas_kernel.models.registry import load_model, prompt_style  # noqa: E402
-from atlas_kernel.pipeline.config import PipelineConfig  # noqa: E402
-from atlas_kernel.pipeline.pipeline import Pipeline  # noqa: E402
-from atlas_kernel.problems import load_suite  # noqa: E402
+from atlas_kernel.grading import grader_for
+from atlas_kernel.lens.data import LensData
+from atlas_kernel.models.registry import load_model, prompt_style
+from atlas_kernel.pipeline.config import PipelineConfig
+from atlas_kernel.pipeline.pipeline import Pipeline
+from atlas_kernel.problems import load_suite
 
 OUT = Path(__file__).parent / "results" / "lens"
 

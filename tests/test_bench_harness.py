@@ -8,7 +8,7 @@ import math
 import pytest
 
 from atlas_kernel.bench import read_results, run_ablation, run_benchmark, write_report
-from atlas_kernel.bench.harness import select_tasks
+from atlas_kernel.bench.selection import select_tasks
 from atlas_kernel.cli.main import main as atlas_main
 from atlas_kernel.errors import AtlasError
 from atlas_kernel.grading.passk import pass_at_k

@@ -157,5 +157,5 @@ def test_pickle_drops_kernel_cache() -> None:
     lens = make_lens()
     ops.energy(np.zeros((1, 48), np.float32), lens)  # fills the cache (if compiled)
     clone = pickle.loads(pickle.dumps(lens))
-    assert clone.allclose(lens) and clone.model_id == lens.model_id and clone._kernel_cache == {}
+    assert clone.allclose(lens) and clone.model_id == lens.model_id and clone.kernel_cache == {}
     assert lens.copy().allclose(lens)

@@ -1,10 +1,8 @@
 """Compiled Lens CPU kernels against the NumPy reference (atlas_kernel.lens.ops).
 
-Tolerances (kernels are float32; the oracle is the float64 reference):
-  energies, landscape, pairwise distances: rtol 1e-4, atol 1e-5
-  gradients: rtol 1e-3, atol 1e-5 * max|grad|  (three chained products in float32)
-Every kernel test runs under both CPU builds (baseline SSE2 and AVX2+FMA, when the CPU
-has it). The whole file runs in a few seconds.
+The sample table and tolerances are shared with the CUDA tests (tests/lens_helpers.py). Every
+kernel test runs under both CPU builds (baseline SSE2 and AVX2+FMA, when the CPU has it). The
+whole file runs in a few seconds.
 """
 
 from __future__ import annotations
@@ -17,31 +15,12 @@ import warnings
 
 import numpy as np
 import pytest
+from lens_helpers import E_TOL, SAMPLE_IDS, SAMPLES, OpsBackend, Sample, check_sample, grad_close, rand_lens, rand_x
 
-from atlas_kernel.lens import BackendUnavailableError, Lens, ops, reference
+from atlas_kernel.lens import BackendUnavailableError, arrays, extension, ops, reference
 
 HAVE_EXT = "cpu" in ops.backends()
 needs_ext = pytest.mark.skipif(not HAVE_EXT, reason="compiled extension not built (" + ops.BUILD_COMMAND + ")")
-
-E_TOL = dict(rtol=1e-4, atol=1e-5)
-
-
-def grad_close(got: np.ndarray, want: np.ndarray) -> None:
-    np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5 * max(1.0, float(np.abs(want).max())))
-
-
-def rand_lens(dim: int, hidden: tuple[int, int] = (512, 128), seed: int = 0, model_id: str | None = None) -> Lens:
-    """Random weights including non-zero biases (an initialised lens has zero biases)."""
-    lens = Lens.init(dim, seed=seed, hidden=hidden, model_id=model_id)
-    rng = np.random.default_rng(seed + 1000)
-    lens.b1 = rng.normal(0, 0.5, hidden[0])
-    lens.b2 = rng.normal(0, 0.5, hidden[1])
-    lens.b3 = rng.normal(0, 0.5)
-    return lens
-
-
-def rand_x(n: int, dim: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
 
 
 SIMD_BUILDS = ["baseline"]
@@ -68,28 +47,20 @@ def simd(request: pytest.FixtureRequest):
     _lens_ext.set_simd("auto")
 
 
+# ------------------------------------------------------------------------ the sample table
+@needs_ext
+@pytest.mark.parametrize("sample", SAMPLES, ids=SAMPLE_IDS)
+def test_cpu_kernels_match_reference(simd: str, sample: Sample) -> None:
+    check_sample(OpsBackend("cpu"), sample)
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=SAMPLE_IDS)
+def test_float32_reference_matches_float64(sample: Sample) -> None:
+    """The fallback used without the extension computes in float32: same tolerances."""
+    check_sample(OpsBackend("reference"), sample)
+
+
 # ------------------------------------------------------------------------ energy
-SHAPES = [(1, 13), (2, 1), (3, 37), (5, 64), (7, 100), (13, 576), (64, 640), (257, 77)]
-
-
-@needs_ext
-@pytest.mark.parametrize("n,dim", SHAPES)
-def test_energy_matches_reference(simd: str, n: int, dim: int) -> None:
-    lens = rand_lens(dim, seed=n + dim)
-    x = rand_x(n, dim, seed=n)
-    got = ops.energy(x, lens, backend="cpu")
-    assert got.dtype == np.float32 and got.shape == (n,)
-    np.testing.assert_allclose(got, reference.energy(x, lens, dtype=np.float64), **E_TOL)
-
-
-@needs_ext
-@pytest.mark.parametrize("hidden", [(1, 1), (17, 5), (50, 20), (100, 130)])
-def test_energy_odd_hidden_sizes(simd: str, hidden: tuple[int, int]) -> None:
-    lens = rand_lens(45, hidden=hidden, seed=sum(hidden))
-    x = rand_x(31, 45)
-    np.testing.assert_allclose(ops.energy(x, lens, backend="cpu"), reference.energy(x, lens, dtype=np.float64), **E_TOL)
-
-
 @needs_ext
 @pytest.mark.parametrize("n,dim", [(3, 4096), (300, 700)])
 def test_energy_threaded_paths(n: int, dim: int) -> None:
@@ -115,18 +86,6 @@ def test_energy_large_activations_are_finite() -> None:
 
 
 # ------------------------------------------------------------------------ gradient
-@needs_ext
-@pytest.mark.parametrize("n,dim", [(1, 13), (3, 37), (6, 100), (29, 576), (3, 2000), (100, 300)])
-def test_energy_grad_matches_reference(simd: str, n: int, dim: int) -> None:
-    lens = rand_lens(dim, seed=dim)
-    x = rand_x(n, dim, seed=n)
-    e, g = ops.energy_grad(x, lens, backend="cpu")
-    re, rg = reference.energy_grad(x, lens, dtype=np.float64)
-    assert e.shape == (n,) and g.shape == (n, dim) and g.dtype == np.float32
-    np.testing.assert_allclose(e, re, **E_TOL)
-    grad_close(g, rg)
-
-
 def test_reference_grad_matches_finite_differences() -> None:
     lens = rand_lens(11, hidden=(20, 9), seed=5)
     x = rand_x(4, 11, seed=9).astype(np.float64)
@@ -156,19 +115,12 @@ def test_energy_grad_matches_torch_autograd() -> None:
 
 
 # ------------------------------------------------------------------------ landscape
-@needs_ext
-@pytest.mark.parametrize("S,T,dim", [(1, 1, 5), (4, 9, 37), (13, 7, 576), (40, 33, 100)])
-def test_landscape_matches_naive_lift(simd: str, S: int, T: int, dim: int) -> None:
-    lens = rand_lens(dim, seed=S)
-    rng = np.random.default_rng(T)
-    c, a, b = (rng.standard_normal(dim).astype(np.float32) for _ in range(3))
-    s = np.linspace(-3, 2, S, dtype=np.float32)
-    t = np.linspace(-1, 4, T, dtype=np.float32)
-    got = ops.landscape(lens, c, a, b, s, t, backend="cpu")
-    assert got.shape == (S, T) and got.dtype == np.float32
-    naive = reference.landscape_naive(lens, c, a, b, s, t, dtype=np.float64)
-    np.testing.assert_allclose(got, naive, **E_TOL)
-    np.testing.assert_allclose(reference.landscape(lens, c, a, b, s, t, dtype=np.float64), naive, rtol=1e-10)
+def test_landscape_lift_matches_its_definition() -> None:
+    sample = SAMPLES[-3]
+    lens = sample.lens()
+    c, a, b, s, t = sample.plane()
+    np.testing.assert_allclose(reference.landscape(lens, c, a, b, s, t, dtype=np.float64),
+                               reference.landscape_naive(lens, c, a, b, s, t, dtype=np.float64), rtol=1e-10)
 
 
 @needs_ext
@@ -181,20 +133,6 @@ def test_landscape_center_value_equals_energy() -> None:
 
 
 # ------------------------------------------------------------------------ pairwise cosine
-@needs_ext
-@pytest.mark.parametrize("n,dim", [(1, 4), (2, 3), (7, 37), (40, 576), (130, 20)])
-def test_pairwise_cosine_matches_reference(simd: str, n: int, dim: int) -> None:
-    x = rand_x(n, dim, seed=n)
-    if n >= 3:
-        x[2] = 0.0
-    got = ops.pairwise_cosine(x, backend="cpu")
-    assert got.shape == (n, n)
-    np.testing.assert_allclose(got, reference.pairwise_cosine(x, dtype=np.float64), **E_TOL)
-    np.testing.assert_array_equal(np.diag(got), 0.0)
-    np.testing.assert_allclose(got, got.T, atol=1e-6)
-    assert (got >= 0).all() and (got <= 2).all()
-
-
 @needs_ext
 def test_pairwise_cosine_known_values() -> None:
     x = np.array([[1, 0], [0, 2], [-3, 0], [1, 1], [0, 0]], dtype=np.float32)
@@ -229,7 +167,7 @@ def test_torch_cpu_inputs() -> None:
     x = rand_x(5, 24)
     want = ops.energy(x, lens)
     t = torch.from_numpy(x.copy())
-    assert np.shares_memory(ops._host(t), t.numpy())  # CPU tensors reach the kernel without a copy
+    assert np.shares_memory(arrays.to_host(t), t.numpy())  # CPU tensors reach the kernel without a copy
     np.testing.assert_allclose(ops.energy(t, lens), want, rtol=1e-6)
     np.testing.assert_allclose(ops.energy(t.clone().requires_grad_(True), lens), want, rtol=1e-6)
     np.testing.assert_allclose(ops.energy(t.double(), lens), want, rtol=1e-6)
@@ -267,8 +205,7 @@ def test_backends_and_errors() -> None:
 
 
 def test_missing_extension_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ops, "_ext_state", {"loaded": True, "module": None, "error": ImportError("no _lens_ext"), "cuda": None})
-    monkeypatch.setattr(ops, "_warned", set())
+    monkeypatch.setattr(extension, "STATE", extension.ExtensionState.missing(ImportError("no _lens_ext")))
     lens = rand_lens(16)
     x = rand_x(4, 16)
     assert ops.backends() == []

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from lens_helpers import SAMPLE_IDS, SAMPLES, OpsBackend, Sample, check_sample
 
-from atlas_kernel.lens import Lens, reference
+from atlas_kernel.lens import Lens, extension, reference
 
 ROOT = Path(__file__).resolve().parents[1]
 EMU_SRC = ROOT / "csrc" / "cuda" / "emu" / "lens_cuda_emu.cpp"
@@ -98,60 +99,46 @@ def dev_lens(lens: Lens) -> tuple[LensDev, dict[str, np.ndarray]]:
     return d, w  # keep w alive
 
 
-def rand_lens(dim: int, hidden: tuple[int, int], seed: int) -> Lens:
-    lens = Lens.init(dim, seed=seed, hidden=hidden)
-    rng = np.random.default_rng(seed + 100)
-    lens.b1 = rng.normal(0, 0.3, hidden[0])
-    lens.b2 = rng.normal(0, 0.3, hidden[1])
-    lens.b3 = rng.normal(0, 0.3)
-    return lens
+class EmuBackend:
+    """The emulated kernels called directly (host pointers stand in for device pointers), every
+    output in a guarded buffer: one of the backends of the shared sample table."""
+
+    def __init__(self, lib: ctypes.CDLL) -> None:
+        self.lib = lib
+
+    def energy(self, x: np.ndarray, lens: Lens) -> np.ndarray:
+        L, keep = dev_lens(lens)
+        e = Guarded((x.shape[0],))
+        assert self.lib.atlas_cuda_energy(ctypes.byref(L), ptr(x), x.shape[0], e.ptr, 0, None) == 0
+        return e.value()
+
+    def energy_grad(self, x: np.ndarray, lens: Lens) -> tuple[np.ndarray, np.ndarray]:
+        L, keep = dev_lens(lens)
+        e, g = Guarded((x.shape[0],)), Guarded(x.shape)
+        assert self.lib.atlas_cuda_energy_grad(ctypes.byref(L), ptr(x), x.shape[0], e.ptr, g.ptr, 0, None) == 0
+        return e.value(), g.value()
+
+    def landscape(self, lens: Lens, c: np.ndarray, a: np.ndarray, b: np.ndarray, s: np.ndarray,
+                  t: np.ndarray) -> np.ndarray:
+        L, keep = dev_lens(lens)
+        out = Guarded((s.size, t.size))
+        assert self.lib.atlas_cuda_landscape(ctypes.byref(L), ptr(c), ptr(a), ptr(b), ptr(s), s.size, ptr(t), t.size,
+                                             out.ptr, 0, None) == 0
+        return out.value()
+
+    def pairwise_cosine(self, x: np.ndarray) -> np.ndarray:
+        out = Guarded((x.shape[0], x.shape[0]))
+        assert self.lib.atlas_cuda_pairwise_cosine(ptr(x), x.shape[0], x.shape[1], out.ptr, 0, None) == 0
+        return out.value()
 
 
-CASES = [(1, 5, (16, 8)), (7, 37, (40, 24)), (70, 19, (65, 33)), (33, 130, (512, 128))]
-
-
-@pytest.mark.parametrize("n,dim,hidden", CASES)
-def test_emu_energy_and_grad(emu: ctypes.CDLL, n: int, dim: int, hidden: tuple[int, int]) -> None:
-    lens = rand_lens(dim, hidden, seed=n)
-    x = np.random.default_rng(n).standard_normal((n, dim)).astype(np.float32)
-    L, keep = dev_lens(lens)
-    e = Guarded((n,))
-    assert emu.atlas_cuda_energy(ctypes.byref(L), ptr(x), n, e.ptr, 0, None) == 0
-    ref_e, ref_g = reference.energy_grad(x, lens, dtype=np.float64)
-    np.testing.assert_allclose(e.value(), ref_e, rtol=1e-4, atol=1e-5)
-    e2, g = Guarded((n,)), Guarded((n, dim))
-    assert emu.atlas_cuda_energy_grad(ctypes.byref(L), ptr(x), n, e2.ptr, g.ptr, 0, None) == 0
-    np.testing.assert_allclose(e2.value(), ref_e, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(g.value(), ref_g, rtol=1e-3, atol=1e-5 * max(1.0, np.abs(ref_g).max()))
-
-
-@pytest.mark.parametrize("S,T", [(1, 1), (5, 9), (17, 3)])
-def test_emu_landscape(emu: ctypes.CDLL, S: int, T: int) -> None:
-    dim, hidden = 29, (48, 20)
-    lens = rand_lens(dim, hidden, seed=S * T)
-    rng = np.random.default_rng(S + T)
-    c, a, b = (rng.standard_normal(dim).astype(np.float32) for _ in range(3))
-    s = np.linspace(-2, 1.5, S, dtype=np.float32)
-    t = np.linspace(-1, 2, T, dtype=np.float32)
-    L, keep = dev_lens(lens)
-    out = Guarded((S, T))
-    assert emu.atlas_cuda_landscape(ctypes.byref(L), ptr(c), ptr(a), ptr(b), ptr(s), S, ptr(t), T, out.ptr, 0, None) == 0
-    naive = reference.landscape_naive(lens, c, a, b, s, t, dtype=np.float64)
-    np.testing.assert_allclose(out.value(), naive, rtol=1e-4, atol=1e-5)
-
-
-@pytest.mark.parametrize("n,dim", [(1, 3), (6, 40), (70, 17)])
-def test_emu_pairwise_cosine(emu: ctypes.CDLL, n: int, dim: int) -> None:
-    x = np.random.default_rng(n).standard_normal((n, dim)).astype(np.float32)
-    if n > 2:
-        x[1] = 0.0  # zero vector: distance 1 to the others
-    out = Guarded((n, n))
-    assert emu.atlas_cuda_pairwise_cosine(ptr(x), n, dim, out.ptr, 0, None) == 0
-    np.testing.assert_allclose(out.value(), reference.pairwise_cosine(x, dtype=np.float64), rtol=1e-4, atol=1e-5)
+@pytest.mark.parametrize("sample", SAMPLES, ids=SAMPLE_IDS)
+def test_emulated_kernels_match_reference(emu: ctypes.CDLL, sample: Sample) -> None:
+    check_sample(EmuBackend(emu), sample)
 
 
 # ---------------------------------------------------------------------------- ops glue
-class FakeCudaExt:
+class EmulatedCudaExt:
     """The CUDA half of atlas_kernel._lens_ext backed by the emulated kernels.
 
     "Device" memory is host memory held here by address, so ops.py's CUDA code path
@@ -208,32 +195,46 @@ class FakeCudaExt:
         assert self.lib.atlas_cuda_pairwise_cosine(x, n, d, out, 0, None) == 0
 
 
-def test_ops_cuda_path_with_emulated_kernels(emu: ctypes.CDLL, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def emulated_cuda(emu: ctypes.CDLL, monkeypatch: pytest.MonkeyPatch) -> EmulatedCudaExt:
+    """lens.ops running its CUDA path on the emulated kernels (CPU kernels stay the real ones)."""
     from atlas_kernel.lens import ops
 
     if "cpu" not in ops.backends():
         pytest.skip("compiled extension not built")
-    fake = FakeCudaExt(emu, ops._ext())
-    monkeypatch.setattr(ops, "_ext_state", {"loaded": True, "module": fake, "error": None, "cuda": None})
+    fake = EmulatedCudaExt(emu, extension.module())
+    monkeypatch.setattr(extension, "STATE", extension.ExtensionState.with_module(fake))
     assert ops.backends() == ["cpu", "cuda"]
-    lens = rand_lens(23, (40, 18), seed=1)
-    x = np.random.default_rng(0).standard_normal((21, 23)).astype(np.float32)
-    re, rg = reference.energy_grad(x, lens, dtype=np.float64)
-    np.testing.assert_allclose(ops.energy(x, lens, backend="cuda"), re, rtol=1e-4, atol=1e-5)
-    e, g = ops.energy_grad(x, lens, backend="cuda")
-    np.testing.assert_allclose(e, re, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(g, rg, rtol=1e-3, atol=1e-5)
+    return fake
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=SAMPLE_IDS)
+def test_ops_cuda_path_matches_reference(emulated_cuda: EmulatedCudaExt, sample: Sample) -> None:
+    """NumPy in, backend="cuda": upload, emulated kernels, download, through ops' own code."""
+    check_sample(OpsBackend("cuda"), sample)
+    import gc
+
+    gc.collect()
+    assert len(emulated_cuda.mem) == 0, "device buffers leaked"
+
+
+def test_ops_device_inputs_stay_on_device(emulated_cuda: EmulatedCudaExt) -> None:
+    from atlas_kernel.lens import ops
+
+    sample = SAMPLES[3]
+    lens, x = sample.lens(), sample.x()
+    re = reference.energy(x, lens, dtype=np.float64)
     dev = ops.DeviceArray.from_host(x, 0)  # a device input: auto must choose cuda
     out = ops.energy(dev, lens)
-    assert isinstance(out, ops.DeviceArray) and out.shape == (21,)
+    assert isinstance(out, ops.DeviceArray) and out.shape == (x.shape[0],)
     np.testing.assert_allclose(out.get(), re, rtol=1e-4, atol=1e-5)
-    c, a, b = x[0], x[1], x[2]
-    s, t = np.linspace(-1, 1, 5), [0.0, 0.5, 2.0]
-    grid = ops.landscape(lens, ops.DeviceArray.from_host(c, 0), a, b, s, t)
-    np.testing.assert_allclose(grid.get(), reference.landscape_naive(lens, c, a, b, s, t, dtype=np.float64), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(ops.pairwise_cosine(x, backend="cuda"), reference.pairwise_cosine(x, dtype=np.float64), rtol=1e-4, atol=1e-5)
+    c, a, b, s, t = sample.plane()
+    grid = ops.landscape(lens, ops.DeviceArray.from_host(c, 0), a, b, s, t)  # a, b uploaded to match
+    assert isinstance(grid, ops.DeviceArray)
+    np.testing.assert_allclose(grid.get(), reference.landscape_naive(lens, c, a, b, s, t, dtype=np.float64),
+                               rtol=1e-4, atol=1e-5)
     del dev, out, grid
     import gc
 
     gc.collect()
-    assert len(fake.mem) == 0, "device buffers leaked"
+    assert len(emulated_cuda.mem) == 0, "device buffers leaked"

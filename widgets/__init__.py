@@ -14,37 +14,21 @@ it lazily and raise an error that names `pip install ipywidgets` when it is miss
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from atlas_kernel._lazy import lazy_exports
 
 __all__ = ["PipelineStepper", "CandidateTable", "EnergyLandscape", "TraceViewer", "SolveProgress", "plots",
            "require_ipywidgets"]
 
 # public name -> submodule holding it; loaded on first access so that importing the package
 # (e.g. for plots) never needs ipywidgets
-_LAZY = {
+_EXPORTS = {
     "PipelineStepper": "stepper",
     "CandidateTable": "candidates",
     "EnergyLandscape": "landscape",
     "TraceViewer": "trace_viewer",
     "SolveProgress": "progress",
+    "plots": "plots",
+    "require_ipywidgets": "_base",  # the ipywidgets module, or an AtlasError saying how to install it
 }
 
-
-def require_ipywidgets() -> Any:
-    """The ipywidgets module, or an AtlasError that says how to install it."""
-    from atlas_kernel.widgets._base import require_ipywidgets as _req
-
-    return _req()
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-    if name == "plots":
-        return import_module(f"{__name__}.plots")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

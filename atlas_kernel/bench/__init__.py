@@ -7,25 +7,24 @@
 
 The CLI is `atlas bench` (atlas_kernel.cli.bench_cmd). Names load lazily: importing this package
 does not import the pipeline, numpy or matplotlib.
+
+Modules by job: harness (the two entry points), selection (which tasks), rundir (run directory,
+run.json, results log, lock), fingerprint (model identity), engine (executing jobs), worker
+(inside a worker), runner (solve or sample one task and grade it), executors, power, metrics,
+report, choice (multiple-choice suites), progress.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from atlas_kernel._lazy import lazy_exports
 
 __all__ = ["run_benchmark", "run_ablation", "write_report", "build_report", "select_tasks", "BenchRun", "AblationRun",
-           "RunSpec", "run_local", "read_results", "append_result", "solve_and_grade"]
+           "RunSpec", "read_results", "append_result", "solve_and_grade"]
 
-_WHERE = {
-    "run_benchmark": "harness", "run_ablation": "harness", "select_tasks": "harness", "BenchRun": "harness",
-    "AblationRun": "harness", "write_report": "report", "build_report": "report", "RunSpec": "runner",
-    "run_local": "runner", "read_results": "runner", "append_result": "runner", "solve_and_grade": "runner",
+_EXPORTS = {
+    "run_benchmark": "harness", "run_ablation": "harness", "BenchRun": "engine", "AblationRun": "engine",
+    "select_tasks": "selection", "write_report": "report", "build_report": "report", "RunSpec": "runner",
+    "read_results": "rundir", "append_result": "rundir", "solve_and_grade": "runner",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        import importlib
-
-        return getattr(importlib.import_module(f"atlas_kernel.bench.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'atlas_kernel.bench' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

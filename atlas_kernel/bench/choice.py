@@ -92,7 +92,7 @@ def solve_and_grade_choice(task: Task, model: Model, *, condition: str | None, s
     tokens = sum(a.completion.completion_tokens for a in answers)
     trace_ref = None
     if trace_dir is not None:
-        from atlas_kernel.bench.runner import _write_json
+        from atlas_kernel.bench.rundir import write_json as _write_json
 
         name = task.id.replace("/", "_") + ".json"
         _write_json(trace_dir / name, {"task_id": task.id, "mode": "choice", "prompt": answers[0].prompt,

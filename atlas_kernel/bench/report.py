@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from atlas_kernel.bench.metrics import ORIGINS, paired_diff, summarize
-from atlas_kernel.bench.runner import RESULTS_FILE, _write_json, read_results
+from atlas_kernel.bench.rundir import RESULTS_FILE, read_results
+from atlas_kernel.bench.rundir import write_json as _write_json
 from atlas_kernel.errors import AtlasError
 
 WATERFALL_STEPS = (("B", "A", "+ generate & select (B-A)"), ("C", "B", "+ lens & S* (C-B)"), ("D", "B", "+ repair (D-B)"))

@@ -8,18 +8,15 @@ Solving and grading are separated inside one worker: the pipeline gets `task.pro
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from atlas_kernel.grading import grader_for
+from atlas_kernel.bench.fingerprint import file_sha256  # noqa: F401 - where tests look for it
+from atlas_kernel.bench.rundir import write_json as _write_json
 from atlas_kernel.problems.types import Task
-
-RESULTS_FILE = "results.jsonl"
 
 
 @dataclass(frozen=True)
@@ -42,46 +39,6 @@ class RunSpec:
         if self.online_lens:
             d["online_lens"] = "public"
         return d
-
-
-def file_sha256(path: str | Path, limit: int | None = None) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def read_results(path: Path) -> dict[str, dict[str, Any]]:
-    """Finished tasks of a run; a torn last line (crash mid-write) is ignored."""
-    done: dict[str, dict[str, Any]] = {}
-    if not path.exists():
-        return done
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        done.setdefault(row["task_id"], row)  # first complete record wins: never duplicated
-    return done
-
-
-def append_result(path: Path, row: dict[str, Any]) -> None:
-    data = (json.dumps(row, default=str) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        # a torn previous line (killed mid-write) must not swallow this one
-        if os.fstat(fd).st_size > 0:
-            with open(path, "rb") as fh:
-                fh.seek(-1, os.SEEK_END)
-                if fh.read(1) != b"\n":
-                    os.write(fd, b"\n")
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | None = None, style: str | None = None,
@@ -121,49 +78,6 @@ def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | Non
         "code": solution.code, "trace": trace_ref, "metadata": dict(task.problem.metadata),
         **({"online_lens": online} if online is not None else {}),
     }
-
-
-def run_local(tasks: Iterable[Task], spec: RunSpec, out_dir: str | Path, *, resume: bool = True,
-              on_result: Callable[[dict[str, Any]], None] | None = None, keep_traces: bool = True) -> list[dict[str, Any]]:
-    """Sequential in-process run (one model instance)."""
-    from atlas_kernel.models.registry import load_model, prompt_style, resolve
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    results_path = out / RESULTS_FILE
-    tasks = list(tasks)
-    kind, target = resolve(spec.model)
-    meta = {"spec": spec.to_dict(), "config": spec.config().to_dict(), "model_target": target,
-            "model_sha256": file_sha256(target) if kind == "gguf" else None, "tasks": [t.id for t in tasks],
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    from atlas_kernel import __version__
-
-    meta["atlas_kernel"] = __version__
-    meta_path = out / "run.json"
-    if meta_path.exists() and resume:
-        old = json.loads(meta_path.read_text())
-        if old.get("spec") != meta["spec"]:
-            from atlas_kernel.errors import AtlasError
-
-            raise AtlasError(f"{out} holds a run with another spec ({old.get('spec')}) — use a new --out directory")
-    else:
-        meta_path.write_text(json.dumps(meta, indent=2))
-    done = read_results(results_path) if resume else {}
-    todo = [t for t in tasks if t.id not in done]
-    if not todo:
-        return [done[t.id] for t in tasks if t.id in done]
-    model = load_model(spec.model)
-    style = prompt_style(spec.model, model)
-    trace_dir = out / "traces" if keep_traces else None
-    if trace_dir:
-        trace_dir.mkdir(exist_ok=True)
-    for task in todo:
-        row = solve_and_grade(task, model, spec, trace_dir, style)
-        append_result(results_path, row)
-        done[task.id] = row
-        if on_result:
-            on_result(row)
-    return [done[t.id] for t in tasks if t.id in done]
 
 
 def sample_and_grade(task: Task, model: Any, *, n: int, temperature: float, seed: int = 0, max_tokens: int = 384,
@@ -214,10 +128,3 @@ def sample_and_grade(task: Task, model: Any, *, n: int, temperature: float, seed
         "trace": trace_ref, "metadata": dict(task.problem.metadata),
     }
 
-
-def _write_json(path: Path, obj: Any) -> None:
-    """Atomic: a crash leaves the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, default=str), encoding="utf-8")
-    tmp.replace(path)

@@ -70,25 +70,6 @@ def bench_prompt_style(spec: str | None, model: Any) -> str:
     return prompt_style(spec, model)
 
 
-def model_fingerprint(spec: str | None) -> dict[str, Any]:
-    """What identifies the model of a run: its spec, backend kind, file and the file's sha256."""
-    from atlas_kernel.bench.runner import file_sha256
-    from atlas_kernel.bench.testing_model import PREFIX, is_scripted_spec
-
-    if is_scripted_spec(spec):
-        path = str(spec)[len(PREFIX):]
-        if not os.path.isfile(path):
-            from atlas_kernel.errors import AtlasError
-
-            raise AtlasError(f"scripted model file {path} does not exist")
-        return {"spec": spec, "kind": "scripted", "target": path, "sha256": file_sha256(path)}
-    from atlas_kernel.models.registry import DEFAULT_MODEL, resolve
-
-    kind, target = resolve(spec)
-    return {"spec": spec or os.environ.get("ATLAS_MODEL") or DEFAULT_MODEL, "kind": kind, "target": target,
-            "sha256": file_sha256(target) if kind == "gguf" else None}
-
-
 # -- worker lifecycle -----------------------------------------------------------------------
 def _die_with_parent(parent_pid: int) -> None:
     """A killed `atlas bench` must not leave workers decoding for nobody: on Linux the kernel

@@ -73,7 +73,11 @@ class Lens:
     :meth:`check_embeddings`.
     """
 
-    __slots__ = ("_w", "model_id", "training_data_sha256", "info", "_kernel_cache")
+    __slots__ = ("_w", "model_id", "training_data_sha256", "info", "kernel_cache")
+
+    #: ``kernel_cache``: compiled copies of the weights (CPU-packed, one per CUDA device), filled
+    #: and read by :mod:`atlas_kernel.lens.ops`, emptied here whenever a weight changes.
+    kernel_cache: dict[Any, Any]
 
     def __init__(
         self,
@@ -92,7 +96,7 @@ class Lens:
         w["b3"] = w["b3"].reshape(())
         _check_shapes(w)
         object.__setattr__(self, "_w", w)
-        object.__setattr__(self, "_kernel_cache", {})
+        object.__setattr__(self, "kernel_cache", {})
         self.model_id = None if model_id is None else str(model_id)
         self.training_data_sha256 = None if training_data_sha256 is None else str(training_data_sha256)
         self.info = dict(info or {})
@@ -116,7 +120,7 @@ class Lens:
                     "build a new Lens to change dimensions"
                 )
             self._w[name] = new
-            self._kernel_cache.clear()  # packed / device copies are now stale
+            self.kernel_cache.clear()  # packed / device copies are now stale
             return
         object.__setattr__(self, name, value)
 
@@ -202,9 +206,10 @@ class Lens:
         match. The message names both models and both dimensions.
         """
         shape = tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
-        self._check_shape(shape, model_id)
+        self.check_shape(shape, model_id)
 
-    def _check_shape(self, shape: tuple[int, ...], model_id: str | None) -> None:
+    def check_shape(self, shape: tuple[int, ...], model_id: str | None = None) -> None:
+        """:meth:`check_embeddings` for a shape already known (the kernels' device inputs)."""
         got_dim = shape[-1] if shape else None
         mine = f"model {self.model_id!r}" if self.model_id else "an unnamed model"
         theirs = f"model {model_id!r}" if model_id else "an unnamed model"
@@ -224,19 +229,6 @@ class Lens:
                 f"(dim {self.dim}) but received dim-{got_dim} embeddings from {theirs}. "
                 "Use the lens trained for the model that produced these embeddings."
             )
-
-    # ------------------------------------------------------------------ compute shortcuts
-    def energy(self, x: Any, backend: str = "auto", *, model_id: str | None = None) -> Any:
-        """Shortcut for :func:`atlas_kernel.lens.ops.energy`."""
-        from atlas_kernel.lens import ops
-
-        return ops.energy(x, self, backend=backend, model_id=model_id)
-
-    def energy_grad(self, x: Any, backend: str = "auto", *, model_id: str | None = None) -> Any:
-        """Shortcut for :func:`atlas_kernel.lens.ops.energy_grad`."""
-        from atlas_kernel.lens import ops
-
-        return ops.energy_grad(x, self, backend=backend, model_id=model_id)
 
     # ------------------------------------------------------------------ persistence
     def metadata(self) -> dict[str, Any]:

@@ -36,7 +36,8 @@ class TrainConfig:
     seed: int = 0
 
 
-def _pairs(y: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def preference_pairs(y: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (passing, failing) of every pass/fail pair within one problem (`group`)."""
     pos, neg = [], []
     for g in np.unique(group):
         idx = np.flatnonzero(group == g)
@@ -60,7 +61,7 @@ def train_lens(data: LensData, cfg: TrainConfig = TrainConfig()) -> Lens:
     sd = X.std(axis=0) + 1e-4
     Xt = torch.from_numpy((X - mu) / sd)
     y = torch.from_numpy(data.y.astype(np.float32))
-    pos, neg = _pairs(data.y, data.group)
+    pos, neg = preference_pairs(data.y, data.group)
     pos_t, neg_t = torch.from_numpy(pos), torch.from_numpy(neg)
     init = Lens.init(data.dim, seed=cfg.seed, hidden=cfg.hidden, model_id=data.model_id)
     net = init.to_torch()

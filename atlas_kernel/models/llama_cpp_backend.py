@@ -57,6 +57,9 @@ def _quiet_stderr():
         os.close(fd)
 
 
+quiet_stderr = _quiet_stderr  # the public name (benchmark/bench_models.py uses it)
+
+
 class LlamaCppModel:
     def __init__(self, model_path: str | Path, *, name: str | None = None, n_ctx: int = 4096,
                  n_threads: int | None = None, n_gpu_layers: int | None = None, seed: int = 0,

@@ -27,7 +27,9 @@ with it. The child has PDEATHSIG=SIGKILL (re-armed after the uid change, which c
 it). The server is a child subreaper and reaps everything before answering, so no
 orphan or zombie outlives a run.
 
-Protocol on the pipes: 8-byte big-endian length, then UTF-8 JSON.
+Protocol on the pipes: `_wire` (8-byte big-endian length, then UTF-8 JSON). Linux confinement
+(namespaces, mounts, uid drop, process-tree control) lives in `_linux`; this file is the server
+and its run loop.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ import os
 import resource
 import select
 import signal
-import struct
 import sys
 import time
 from typing import Any, NoReturn
@@ -60,6 +61,7 @@ def _load(name: str) -> Any:
 
 L = _load("_linux")
 H = _load("_harness")
+W = _load("_wire")
 
 REPORT_FD = 99          # where the child sees the report pipe (O_CLOEXEC)
 REPORT_CAP = 8 << 20    # the report channel is ours, but the program can write to it too: bound it
@@ -68,40 +70,7 @@ KILL_GRACE_S = 5.0      # after SIGKILL, how long to wait for pipes to close bef
 SIGNAMES = {getattr(signal, n): n for n in dir(signal) if n.startswith("SIG") and not n.startswith("SIG_")}
 
 NS_RUN = L.CLONE_NEWPID | L.CLONE_NEWNS | L.CLONE_NEWIPC  # per run; net/uts come from the server
-SYSTEM_DIRS = {"/", "/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/proc", "/sys",
-               "/dev", "/tmp", "/var"}
 
-
-# ------------------------------------------------------------- protocol ------
-
-def read_exact(fd: int, n: int) -> bytes | None:
-    chunks = []
-    while n:
-        b = os.read(fd, min(n, 1 << 20))
-        if not b:
-            return None
-        chunks.append(b)
-        n -= len(b)
-    return b"".join(chunks)
-
-
-def read_msg(fd: int) -> Any:
-    head = read_exact(fd, 8)
-    if head is None:
-        return None
-    body = read_exact(fd, struct.unpack(">Q", head)[0])
-    return None if body is None else json.loads(body)
-
-
-def write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def write_msg(fd: int, obj: Any) -> None:
-    body = json.dumps(obj).encode()
-    write_all(fd, struct.pack(">Q", len(body)) + body)
 
 
 # ------------------------------------------------------------- helpers -------
@@ -143,57 +112,6 @@ class _Tail:
 
 def _set_nonblock(fd: int) -> None:
     os.set_blocking(fd, False)
-
-
-def _children_of(pid: int) -> list[int]:
-    out: list[int] = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                out += [int(x) for x in f.read().split()]
-    except OSError:
-        pass
-    return out
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-        return stat[stat.rindex(")") + 2] in "ZX"
-    except (OSError, ValueError, IndexError):
-        return True  # gone
-
-
-def kill_descendants(root: int) -> None:
-    """Fallback without a pid namespace: SIGKILL the whole subtree below `root`, repeatedly,
-    until only zombies are left (orphans re-parent to us, the subreaper, so they stay in the
-    tree). Reaping is left to the caller, which may want a child's exit status."""
-    for _ in range(500):
-        stack, live = [root], []
-        while stack:
-            for c in _children_of(stack.pop()):
-                stack.append(c)
-                if not _is_zombie(c):
-                    live.append(c)
-        if not live:
-            return
-        for p in live:
-            try:
-                os.kill(p, signal.SIGKILL)
-            except OSError:
-                pass
-        time.sleep(0.001)
-
-
-def _reap_all(block: bool) -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 # ------------------------------------------------------------- the server ----
@@ -245,11 +163,7 @@ class Server:
                 t["errors"].append(f"server namespaces: {e}")
                 return
             try:  # unprivileged: a user namespace of our own, mapping our uid to root inside
-                uid, gid = os.getuid(), os.getgid()
-                L.unshare(flags | L.CLONE_NEWUSER)
-                for name, text in (("uid_map", f"0 {uid} 1"), ("setgroups", "deny"), ("gid_map", f"0 {gid} 1")):
-                    with open(f"/proc/self/{name}", "w") as f:
-                        f.write(text)
+                L.enter_own_user_namespace(flags)
                 self.userns = True
             except OSError as e2:
                 t["errors"].append(f"server namespaces: {e}; user namespace: {e2}")
@@ -261,7 +175,7 @@ class Server:
             t["errors"].append(f"make-private: {e}")
             t["ns"] = False
             return
-        for name, fn in (("hide_paths", lambda: _hide_paths(self.cfg.get("hide_paths", []),
+        for name, fn in (("hide_paths", lambda: L.hide_paths(self.cfg.get("hide_paths", []),
                                                              self.cfg.get("expose_paths", []))),
                          ("readonly_root", lambda: L.remount_tree_readonly("/")),
                          ("hostname", lambda: L.sethostname("sandbox"))):
@@ -416,9 +330,8 @@ class Server:
         in_w, out_r, err_r, rep_r, go_w = (sp.fds[k] for k in ("in", "out", "err", "rep", "go"))
         stdin_data = job.get("stdin", "").encode("utf-8", "surrogateescape")
         t0 = time.monotonic()
-        body = json.dumps(job).encode()
         try:  # the child is blocked reading this; a big job just takes a few pipe-fuls
-            write_all(sp.fds["job"], struct.pack(">Q", len(body)) + body)
+            W.write_msg(sp.fds["job"], job)
         except OSError:
             pass  # it died in its setup: its report pipe says why
         os.close(sp.fds["job"])
@@ -458,7 +371,7 @@ class Server:
                 if p:
                     status, ru = st, r
                     if not self.ns_flags & L.CLONE_NEWPID:
-                        kill_descendants(self.pid)  # its daemons: nothing else takes them down
+                        L.kill_descendants(self.pid)  # its daemons: nothing else takes them down
 
         def kill(reason: str) -> None:
             nonlocal killed, deadline
@@ -467,7 +380,7 @@ class Server:
             if status is None:  # not reaped yet, so the pid is still ours
                 os.kill(pid, signal.SIGKILL)  # PID 1 of its namespace: every descendant dies too
             if not self.ns_flags & L.CLONE_NEWPID:
-                kill_descendants(self.pid)
+                L.kill_descendants(self.pid)
             deadline = time.monotonic() + KILL_GRACE_S
 
         while open_fds or status is None:
@@ -522,7 +435,7 @@ class Server:
                     kill("output_limit")
             if pidfd < 0 and status is None:
                 reap_child(block=False)
-            if rss_cap and status is None and killed is None and _rss_kb(pid, self.page_kb) > rss_cap:
+            if rss_cap and status is None and killed is None and L.rss_kb(pid, self.page_kb) > rss_cap:
                 kill("rss")
             if not open_fds and status is None and pidfd < 0:
                 time.sleep(0.001)
@@ -533,8 +446,8 @@ class Server:
                 kill("timeout")
             reap_child(block=True)
         if not self.ns_flags & L.CLONE_NEWPID:
-            kill_descendants(self.pid)
-        _reap_all(block=True)  # anything re-parented to us (we are a child subreaper)
+            L.kill_descendants(self.pid)
+        L.reap_all(block=True)  # anything re-parented to us (we are a child subreaper)
         wall = time.monotonic() - t0
         info: dict[str, Any] = {"status": status if status != -1 else None}
         if ru is not None:
@@ -648,13 +561,13 @@ class Server:
             os._exit(72)
         os.close(go_fd)
         g = H.fresh_main()
-        job = read_msg(job_fd)  # ---- here the child waits until it is given its run
+        job = W.read_msg(job_fd)  # ---- here the child waits until it is given its run
         if job is None:  # discarded unused
             os._exit(0)
         os.close(job_fd)
         self._set_limits(job, strict, rep, applied)
         if job["kind"] == "probe":
-            observed.update(_observe())
+            observed.update(L.observe_confinement())
             rep.send({"ev": "setup", "applied": applied, "observed": observed})
             rep.send({"ev": "done"})
             os._exit(0)
@@ -690,7 +603,7 @@ class Server:
         gid = self.gid if self.gid is not None else os.getgid()
         step("private_proc", lambda: L.mount("proc", "/proc", "proc", L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC))
         owner = f"uid={uid},gid={gid}" if not self.userns else "uid=0,gid=0"
-        step("private_tmp", lambda: _private_tmp(f"size={tmp_mb}m,nr_inodes=4096,mode=0700,{owner}"))
+        step("private_tmp", lambda: L.mount_private_tmp(f"size={tmp_mb}m,nr_inodes=4096,mode=0700,{owner}"))
         wd = "/tmp" if applied.get("private_tmp") is True else workdir or "/tmp"
         try:
             os.chdir(wd)
@@ -700,9 +613,9 @@ class Server:
         def drop() -> str:
             mode = f"uid {uid}"
             if self.userns:
-                _drop_in_nested_userns()
+                L.drop_in_nested_userns()
                 L.drop_all_capabilities()
-                mode = f"nested user namespace (uid {NESTED_UID})"
+                mode = f"nested user namespace (uid {L.NESTED_UID})"
             else:
                 try:
                     os.setgroups([])
@@ -714,9 +627,9 @@ class Server:
                     if os.getuid() != 0:
                         raise
                     # 'root' of a user namespace someone else made, where our uid is unmapped
-                    _drop_in_nested_userns()
+                    L.drop_in_nested_userns()
                     L.drop_all_capabilities()
-                    mode = f"nested user namespace (uid {NESTED_UID})"
+                    mode = f"nested user namespace (uid {L.NESTED_UID})"
             if not strict:  # the probe verifies; later runs trust the same syscalls
                 if os.getuid() == 0 or os.geteuid() == 0:
                     raise OSError("still root")
@@ -765,109 +678,6 @@ class Server:
         step("rlimit_nproc", lambda: rl(resource.RLIMIT_NPROC, int(lim["max_processes"])))
 
 
-NESTED_UID = 1000
-
-
-def _drop_in_nested_userns() -> None:
-    """User-namespace mode (not root): only one uid is mapped, so we are 'root' inside our
-    namespaces. Enter a nested user namespace in which we are an ordinary uid: it owns none of
-    our mount/pid/net namespaces, so no capability there lets the program undo the setup."""
-    L.unshare(L.CLONE_NEWUSER)
-    with open("/proc/self/uid_map", "w") as f:
-        f.write(f"{NESTED_UID} 0 1")
-    with open("/proc/self/setgroups", "w") as f:
-        f.write("deny")
-    with open("/proc/self/gid_map", "w") as f:
-        f.write(f"{NESTED_UID} 0 1")
-    os.setresgid(NESTED_UID, NESTED_UID, NESTED_UID)
-    os.setresuid(NESTED_UID, NESTED_UID, NESTED_UID)
-
-
-def _private_tmp(opts: str) -> None:
-    try:
-        L.mount("tmpfs", "/tmp", "tmpfs", L.MS_NOSUID | L.MS_NODEV, opts)
-    except OSError as e:
-        if e.errno != errno.EINVAL:
-            raise
-        # the run's uid is not mapped here (a user namespace we did not set up): sticky 1777 instead
-        opts = ",".join(o for o in opts.split(",") if not o.startswith(("uid=", "gid=", "mode="))) + ",mode=1777"
-        L.mount("tmpfs", "/tmp", "tmpfs", L.MS_NOSUID | L.MS_NODEV, opts)
-    for d, size in (("/dev/shm", 16), ("/var/tmp", 16)):
-        if os.path.isdir(d):
-            L.mount("tmpfs", d, "tmpfs", L.MS_NOSUID | L.MS_NODEV, f"size={size}m,nr_inodes=1024,mode=1777")
-
-
-def _hide_paths(hide: list[str], expose: list[str]) -> list[str]:
-    """Cover each directory in `hide` with an empty tmpfs, re-binding the `expose` paths below it
-    (e.g. the Python installation under /root). Returns the paths hidden."""
-    done: list[str] = []
-    expose = sorted({os.path.realpath(p) for p in expose if os.path.exists(p)})
-    for h in sorted({os.path.realpath(p) for p in hide}, key=len):
-        if h in SYSTEM_DIRS or not os.path.isdir(h) or any(h == d or h.startswith(d + "/") for d in done):
-            continue
-        if any(e == h or h.startswith(e + "/") for e in expose):
-            continue  # hiding it would hide something the interpreter needs
-        inner = [e for e in expose if e.startswith(h + "/")]
-        # keep the exposed trees reachable through O_PATH fds while we cover their parent
-        fds = [(e, os.open(e, os.O_PATH | os.O_CLOEXEC)) for e in inner]
-        L.mount("tmpfs", h, "tmpfs", L.MS_NOSUID | L.MS_NODEV, "size=64k,nr_inodes=512,mode=0755")
-        for e, fd in fds:
-            if os.path.isdir(f"/proc/self/fd/{fd}"):
-                os.makedirs(e, exist_ok=True)
-            else:
-                os.makedirs(os.path.dirname(e), exist_ok=True)
-                open(e, "w").close()
-            L.mount(f"/proc/self/fd/{fd}", e, None, L.MS_BIND | L.MS_REC)
-            os.close(fd)
-        done.append(h)
-    return done
-
-
-def _observe() -> dict[str, Any]:
-    """What the probe child can verify from the inside."""
-    import socket
-    obs: dict[str, Any] = {"pid": os.getpid()}
-    try:
-        obs["interfaces"] = sorted(n for _, n in socket.if_nameindex())
-    except OSError as e:
-        obs["interfaces"] = f"error: {e}"
-    try:
-        obs["root_readonly"] = bool(os.statvfs("/").f_flag & os.ST_RDONLY)
-    except OSError:
-        obs["root_readonly"] = False
-    try:
-        obs["procs_visible"] = len([d for d in os.listdir("/proc") if d.isdigit()])
-    except OSError:
-        obs["procs_visible"] = -1
-    try:
-        with open("/proc/self/status") as f:
-            st = dict(line.split(":", 1) for line in f if ":" in line)
-        obs["seccomp_mode"] = int(st.get("Seccomp", "0").strip())
-        obs["no_new_privs"] = int(st.get("NoNewPrivs", "0").strip())
-    except (OSError, ValueError):
-        pass
-    obs["tmp_dev_differs"] = _dev("/tmp") != _dev("/")
-    obs["env_keys"] = sorted(os.environ)
-    obs["rlimits"] = {n: resource.getrlimit(getattr(resource, n))[0] for n in
-                      ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_CORE")}
-    return obs
-
-
-def _rss_kb(pid: int, page_kb: int) -> int:
-    try:
-        with open(f"/proc/{pid}/statm") as f:
-            return int(f.read().split()[1]) * page_kb
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _dev(p: str) -> int:
-    try:
-        return os.stat(p).st_dev
-    except OSError:
-        return -1
-
-
 def _looks_like_oom(stderr: str) -> bool:
     tail = stderr[-4000:]
     return any(s in tail for s in ("\nMemoryError", "MemoryError:", "Cannot allocate memory", "std::bad_alloc",
@@ -905,10 +715,10 @@ def main() -> None:
     info = server.probe()
     tmp_mb = int(cfg["probe_limits"]["tmp_mb"])
     server.prefork(tmp_mb)
-    write_msg(res_fd, {"op": "hello", "pid": os.getpid(), "probe": info, "euid": os.geteuid()})
+    W.write_msg(res_fd, {"op": "hello", "pid": os.getpid(), "probe": info, "euid": os.geteuid()})
     while True:
         try:
-            msg = read_msg(cmd_fd)
+            msg = W.read_msg(cmd_fd)
         except OSError as e:
             if e.errno == errno.EINTR:
                 continue
@@ -920,11 +730,11 @@ def main() -> None:
                 res = server.run(msg)
             except BaseException as e:  # noqa: BLE001 - answer, never die silently
                 res = {"status": "sandbox_error", "message": f"fork server: {type(e).__name__}: {e}"}
-            write_msg(res_fd, res)
+            W.write_msg(res_fd, res)
             tmp_mb = int(msg.get("limits", {}).get("tmp_mb", tmp_mb))
             server.prefork(tmp_mb)  # the next run's child gets ready while the caller reads this answer
         elif msg.get("op") == "ping":
-            write_msg(res_fd, {"op": "pong", "spare": server.spare.pid if server.spare else None})
+            W.write_msg(res_fd, {"op": "pong", "spare": server.spare.pid if server.spare else None})
 
 
 if __name__ == "__main__":

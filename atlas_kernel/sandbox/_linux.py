@@ -1,4 +1,6 @@
-"""Thin ctypes wrappers for the Linux calls the fork server needs.
+"""Linux confinement for the fork server: thin ctypes wrappers for the calls it needs, and the
+steps built from them (entering user namespaces, private /tmp, hiding host directories, the
+uid drop into a nested user namespace, what a probe child can verify, process-tree control).
 
 Python 3.11 has no ``os.unshare``/``mount``/``prctl``, so we call libc directly.
 Stdlib only: this module is loaded by path into the fork server, which runs with
@@ -12,7 +14,11 @@ import ctypes.util
 import errno
 import os
 import platform
+import resource
+import signal
 import struct
+import time
+from typing import Any
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
@@ -273,3 +279,173 @@ def _build_seccomp_program() -> bytes:
     ins.append((_RET, 0, 0, deny_eperm))
     ins.append((_RET, 0, 0, _RET_ALLOW))
     return b"".join(struct.pack("HBBI", *i) for i in ins)
+
+
+# ------------------------------------------------------------- confinement steps
+
+def children_of(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                out += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+        return stat[stat.rindex(")") + 2] in "ZX"
+    except (OSError, ValueError, IndexError):
+        return True  # gone
+
+
+def kill_descendants(root: int) -> None:
+    """Fallback without a pid namespace: SIGKILL the whole subtree below `root`, repeatedly,
+    until only zombies are left (orphans re-parent to us, the subreaper, so they stay in the
+    tree). Reaping is left to the caller, which may want a child's exit status."""
+    for _ in range(500):
+        stack, live = [root], []
+        while stack:
+            for c in children_of(stack.pop()):
+                stack.append(c)
+                if not is_zombie(c):
+                    live.append(c)
+        if not live:
+            return
+        for p in live:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.001)
+
+
+def reap_all(block: bool) -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+# host directories never covered by hide_paths
+SYSTEM_DIRS = {"/", "/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/proc", "/sys",
+               "/dev", "/tmp", "/var"}
+
+NESTED_UID = 1000
+
+
+def enter_own_user_namespace(flags: int) -> None:
+    """Unprivileged: unshare `flags` inside a new user namespace of our own, our uid mapped to
+    root in it (so the mounts that follow are allowed)."""
+    uid, gid = os.getuid(), os.getgid()
+    unshare(flags | CLONE_NEWUSER)
+    for name, text in (("uid_map", f"0 {uid} 1"), ("setgroups", "deny"), ("gid_map", f"0 {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as f:
+            f.write(text)
+
+
+def drop_in_nested_userns() -> None:
+    """User-namespace mode (not root): only one uid is mapped, so we are 'root' inside our
+    namespaces. Enter a nested user namespace in which we are an ordinary uid: it owns none of
+    our mount/pid/net namespaces, so no capability there lets the program undo the setup."""
+    unshare(CLONE_NEWUSER)
+    with open("/proc/self/uid_map", "w") as f:
+        f.write(f"{NESTED_UID} 0 1")
+    with open("/proc/self/setgroups", "w") as f:
+        f.write("deny")
+    with open("/proc/self/gid_map", "w") as f:
+        f.write(f"{NESTED_UID} 0 1")
+    os.setresgid(NESTED_UID, NESTED_UID, NESTED_UID)
+    os.setresuid(NESTED_UID, NESTED_UID, NESTED_UID)
+
+
+def mount_private_tmp(opts: str) -> None:
+    try:
+        mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts)
+    except OSError as e:
+        if e.errno != errno.EINVAL:
+            raise
+        # the run's uid is not mapped here (a user namespace we did not set up): sticky 1777 instead
+        opts = ",".join(o for o in opts.split(",") if not o.startswith(("uid=", "gid=", "mode="))) + ",mode=1777"
+        mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts)
+    for d, size in (("/dev/shm", 16), ("/var/tmp", 16)):
+        if os.path.isdir(d):
+            mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size}m,nr_inodes=1024,mode=1777")
+
+
+def hide_paths(hide: list[str], expose: list[str]) -> list[str]:
+    """Cover each directory in `hide` with an empty tmpfs, re-binding the `expose` paths below it
+    (e.g. the Python installation under /root). Returns the paths hidden."""
+    done: list[str] = []
+    expose = sorted({os.path.realpath(p) for p in expose if os.path.exists(p)})
+    for h in sorted({os.path.realpath(p) for p in hide}, key=len):
+        if h in SYSTEM_DIRS or not os.path.isdir(h) or any(h == d or h.startswith(d + "/") for d in done):
+            continue
+        if any(e == h or h.startswith(e + "/") for e in expose):
+            continue  # hiding it would hide something the interpreter needs
+        inner = [e for e in expose if e.startswith(h + "/")]
+        # keep the exposed trees reachable through O_PATH fds while we cover their parent
+        fds = [(e, os.open(e, os.O_PATH | os.O_CLOEXEC)) for e in inner]
+        mount("tmpfs", h, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,nr_inodes=512,mode=0755")
+        for e, fd in fds:
+            if os.path.isdir(f"/proc/self/fd/{fd}"):
+                os.makedirs(e, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(e), exist_ok=True)
+                open(e, "w").close()
+            mount(f"/proc/self/fd/{fd}", e, None, MS_BIND | MS_REC)
+            os.close(fd)
+        done.append(h)
+    return done
+
+
+def observe_confinement() -> dict[str, Any]:
+    """What the probe child can verify from the inside."""
+    import socket
+    obs: dict[str, Any] = {"pid": os.getpid()}
+    try:
+        obs["interfaces"] = sorted(n for _, n in socket.if_nameindex())
+    except OSError as e:
+        obs["interfaces"] = f"error: {e}"
+    try:
+        obs["root_readonly"] = bool(os.statvfs("/").f_flag & os.ST_RDONLY)
+    except OSError:
+        obs["root_readonly"] = False
+    try:
+        obs["procs_visible"] = len([d for d in os.listdir("/proc") if d.isdigit()])
+    except OSError:
+        obs["procs_visible"] = -1
+    try:
+        with open("/proc/self/status") as f:
+            st = dict(line.split(":", 1) for line in f if ":" in line)
+        obs["seccomp_mode"] = int(st.get("Seccomp", "0").strip())
+        obs["no_new_privs"] = int(st.get("NoNewPrivs", "0").strip())
+    except (OSError, ValueError):
+        pass
+    obs["tmp_dev_differs"] = _dev("/tmp") != _dev("/")
+    obs["env_keys"] = sorted(os.environ)
+    obs["rlimits"] = {n: resource.getrlimit(getattr(resource, n))[0] for n in
+                      ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_CORE")}
+    return obs
+
+
+def rss_kb(pid: int, page_kb: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * page_kb
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _dev(p: str) -> int:
+    try:
+        return os.stat(p).st_dev
+    except OSError:
+        return -1

@@ -6,8 +6,6 @@ import atexit
 import fcntl
 import json
 import os
-import select
-import struct
 import subprocess
 import sys
 import tempfile
@@ -19,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from queue import SimpleQueue
 from typing import Any, NamedTuple
 
+from . import _wire
 from .limits import Limits
 from .result import RunResult
 
@@ -144,28 +143,7 @@ class _Runner:
     # -- protocol
     def _read(self, deadline: float) -> Any:
         assert self.proc is not None and self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-
-        def exact(n: int) -> bytes | None:
-            buf = bytearray()
-            while len(buf) < n:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError
-                r, _, _ = select.select([fd], [], [], left)
-                if not r:
-                    continue
-                b = os.read(fd, min(n - len(buf), 1 << 20))
-                if not b:
-                    return None
-                buf += b
-            return bytes(buf)
-
-        head = exact(8)
-        if head is None:
-            return None
-        body = exact(struct.unpack(">Q", head)[0])
-        return None if body is None else json.loads(body)
+        return _wire.read_msg(self.proc.stdout.fileno(), deadline)
 
     def spare_pid(self) -> int | None:
         """The pid of the child this server has pre-forked for its next run (None if none)."""
@@ -173,8 +151,7 @@ class _Runner:
             return None
         assert self.proc is not None and self.proc.stdin is not None
         try:
-            body = json.dumps({"op": "ping"}).encode()
-            self.proc.stdin.write(struct.pack(">Q", len(body)) + body)
+            self.proc.stdin.write(_wire.frame({"op": "ping"}))
             self.proc.stdin.flush()
             reply = self._read(time.monotonic() + 10)
         except (OSError, TimeoutError, ValueError):
@@ -202,9 +179,9 @@ class _Runner:
             except Exception as e:  # noqa: BLE001
                 return RunResult.sandbox_error(f"could not (re)start the fork server: {e}")
         assert self.proc is not None and self.proc.stdin is not None
-        body = json.dumps(job).encode()
+        body = _wire.frame(job)
         try:
-            self.proc.stdin.write(struct.pack(">Q", len(body)) + body)
+            self.proc.stdin.write(body)
             self.proc.stdin.flush()
             reply = self._read(t0 + wall_s + _REPLY_GRACE_S + len(body) / 50e6)
         except TimeoutError:
