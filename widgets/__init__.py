@@ -27,7 +27,7 @@ _LAZY = {
     "CandidateTable": "candidates",
     "EnergyLandscape": "landscape",
     "TraceViewer": "trace_viewer",
-    "SolveProgress": "progress",
+    "SolveProgress": "solve_progress",
 }
 
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["run_benchmark", "run_ablation", "write_report", "build_report", "select_tasks", "BenchRun", "AblationRun",
-           "RunSpec", "run_local", "read_results", "append_result", "solve_and_grade"]
+           "RunSpec", "read_results", "append_result", "solve_and_grade"]
 
 _WHERE = {
     "run_benchmark": "harness", "run_ablation": "harness", "select_tasks": "harness", "BenchRun": "harness",
     "AblationRun": "harness", "write_report": "report", "build_report": "report", "RunSpec": "runner",
-    "run_local": "runner", "read_results": "runner", "append_result": "runner", "solve_and_grade": "runner",
+    "read_results": "runner", "append_result": "runner", "solve_and_grade": "runner",
 }
 
 

@@ -14,7 +14,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from atlas_kernel.problems.types import Task
 
@@ -41,6 +41,21 @@ class RunSpec:
         if self.online_lens:
             d["online_lens"] = "public"
         return d
+
+
+def upgrade_run_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """A run.json as this version writes it: an older one's config may hold fields PipelineConfig no
+    longer has (never read); without them, `--resume` matches the run it continues."""
+    from atlas_kernel.pipeline.config import PipelineConfig
+
+    cfg = meta.get("config")
+    if not isinstance(cfg, dict):
+        return meta
+    if meta.get("kind") == "ablation":  # one config per condition
+        cfg = {c: PipelineConfig.current_fields(v) if isinstance(v, dict) else v for c, v in cfg.items()}
+    else:
+        cfg = PipelineConfig.current_fields(cfg)
+    return {**meta, "config": cfg}
 
 
 def file_sha256(path: str | Path, limit: int | None = None) -> str:
@@ -86,13 +101,14 @@ def append_result(path: Path, row: dict[str, Any]) -> None:
 def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | None = None, style: str | None = None,
                     energy_scorer: Any = None) -> dict[str, Any]:
     from atlas_kernel.pipeline.pipeline import Pipeline
+    from atlas_kernel.pipeline.state import Candidate
 
     t0 = time.perf_counter()
     pipe = Pipeline(model, spec.config(), style=style, energy_scorer=energy_scorer)
     solution = pipe.run(task.problem)  # the Problem only
     solve_s = time.perf_counter() - t0
-    cands = solution.trace.candidates if solution.trace else []
-    passes_public = {c["id"]: bool(c["public"]) and all(v["verdict"] == "passed" for v in c["public"]) for c in cands}
+    cands = [Candidate.from_dict(c) for c in (solution.trace.candidates if solution.trace else [])]
+    passes_public = {c.id: c.passes_public for c in cands}
     online = None
     if hasattr(energy_scorer, "finish_problem"):
         # recalibrate BEFORE grading, from what the pipeline saw: public-example verdicts only
@@ -116,80 +132,37 @@ def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | Non
         "solved_by": solution.solved_by, "chosen": solution.candidate, "stopped_early": solution.stopped_early,
         "tokens": solution.tokens, "phase_tokens": phase_tokens, "wall_s": solve_s, "phase_s": solution.phase_times,
         "sandbox_s": sandbox_s, "grade_s": grade.wall_s, "n_candidates": len(cands),
-        "origins_passing_public": sorted({c["origin"] for c in cands if passes_public[c["id"]]}),
+        "origins_passing_public": sorted({c.origin for c in cands if passes_public[c.id]}),
         "code": solution.code, "trace": trace_ref, "metadata": dict(task.problem.metadata),
         **({"online_lens": online} if online is not None else {}),
     }
 
 
-def run_local(tasks: Iterable[Task], spec: RunSpec, out_dir: str | Path, *, resume: bool = True,
-              on_result: Callable[[dict[str, Any]], None] | None = None, keep_traces: bool = True) -> list[dict[str, Any]]:
-    """Sequential in-process run (one model instance)."""
-    from atlas_kernel.models.registry import load_model, prompt_style, resolve
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    results_path = out / RESULTS_FILE
-    tasks = list(tasks)
-    kind, target = resolve(spec.model)
-    meta = {"spec": spec.to_dict(), "config": spec.config().to_dict(), "model_target": target,
-            "model_sha256": file_sha256(target) if kind == "gguf" else None, "tasks": [t.id for t in tasks],
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    from atlas_kernel import __version__
-
-    meta["atlas_kernel"] = __version__
-    meta_path = out / "run.json"
-    if meta_path.exists() and resume:
-        old = json.loads(meta_path.read_text())
-        if old.get("spec") != meta["spec"]:
-            from atlas_kernel.errors import AtlasError
-
-            raise AtlasError(f"{out} holds a run with another spec ({old.get('spec')}) — use a new --out directory")
-    else:
-        meta_path.write_text(json.dumps(meta, indent=2))
-    done = read_results(results_path) if resume else {}
-    todo = [t for t in tasks if t.id not in done]
-    if not todo:
-        return [done[t.id] for t in tasks if t.id in done]
-    model = load_model(spec.model)
-    style = prompt_style(spec.model, model)
-    trace_dir = out / "traces" if keep_traces else None
-    if trace_dir:
-        trace_dir.mkdir(exist_ok=True)
-    for task in todo:
-        row = solve_and_grade(task, model, spec, trace_dir, style)
-        append_result(results_path, row)
-        done[task.id] = row
-        if on_result:
-            on_result(row)
-    return [done[t.id] for t in tasks if t.id in done]
-
-
-def sample_and_grade(task: Task, model: Any, *, n: int, temperature: float, seed: int = 0, max_tokens: int = 384,
+def sample_and_grade(task: Task, model: Any, *, n: int, temperature: float, seed: int = 0, max_tokens: int | None = None,
                      trace_dir: Path | None = None, style: str | None = None) -> dict[str, Any]:
-    """Plain sampling, condition-free: `n` samples of the single-shot prompt at `temperature`, each
-    graded by the hidden tests; the row's (n, c) feed the unbiased pass@k estimator."""
-    from atlas_kernel.models.base import Sampling
-    from atlas_kernel.pipeline.extract import completion_stops, extract_code
-    from atlas_kernel.pipeline.prompts import code_prompt
+    """Plain sampling, condition-free: `n` samples of the single-shot request (the probe's prompt,
+    budget and code extraction: condition A) at `temperature`, each graded by the hidden tests; the
+    row's (n, c) feed the unbiased pass@k estimator."""
+    from atlas_kernel.pipeline.config import PipelineConfig
+    from atlas_kernel.pipeline.phases.probe import single_shot_request
 
     if n < 1:
         raise ValueError(f"need at least one sample, got {n}")
     style = style or "chat"
-    cp = code_prompt(task.problem, style)  # the Problem only: the grader below holds the hidden tests
-    stop = completion_stops(task.problem) if cp.completion_of is not None else ()
-    samplings = [Sampling(temperature=temperature, top_p=0.95 if temperature > 0 else 1.0, max_tokens=max_tokens,
-                          seed=seed * 100003 + i, stop=stop) for i in range(n)]
+    config = PipelineConfig.for_condition("A", seed=seed, **({"max_tokens": max_tokens} if max_tokens else {}))
+    req = single_shot_request(task.problem, style, config)  # the Problem only: the grader below holds the hidden tests
+    samplings = [req.sampling.with_(temperature=temperature, top_p=0.95 if temperature > 0 else 1.0,
+                                    seed=seed * 100003 + i) for i in range(n)]
     grader = task.grader()
     t0 = time.perf_counter()
     completions = []
     for lo in range(0, n, 8):  # bounded batches: a batched backend decodes them together
-        completions += model.generate_many(cp.prompt, samplings[lo:lo + 8])
+        completions += model.generate_many(req.prompt, samplings[lo:lo + 8])
     gen_s = time.perf_counter() - t0
     samples = []
     t1 = time.perf_counter()
     for s, c in zip(samplings, completions):
-        code = extract_code(task.problem, c.text, completion_of=cp.completion_of)
+        code = req.code(c.text)
         g = grader.grade(code)
         samples.append({"seed": s.seed, "passed": g.passed, "grade": g.summary,
                         "hidden_verdicts": [v.verdict for v in g.verdicts], "tokens": c.completion_tokens,
@@ -200,7 +173,7 @@ def sample_and_grade(task: Task, model: Any, *, n: int, temperature: float, seed
     trace_ref = None
     if trace_dir is not None:
         name = task.id.replace("/", "_") + ".json"
-        _write_json(trace_dir / name, {"task_id": task.id, "mode": "samples", "prompt": cp.prompt,
+        _write_json(trace_dir / name, {"task_id": task.id, "mode": "samples", "prompt": req.prompt,
                                         "completions": [c.text for c in completions],
                                         "samplings": [{"temperature": s.temperature, "seed": s.seed} for s in samplings]})
         trace_ref = str(Path("traces") / name)
