@@ -30,8 +30,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 from atlas_kernel.bench.executors import EXECUTORS, make_executor
 from atlas_kernel.bench.power import PowerMeter
-from atlas_kernel.bench.progress import BenchProgress
-from atlas_kernel.bench.runner import RESULTS_FILE, RunSpec, _write_json, append_result, read_results
+from atlas_kernel.bench.task_progress import BenchProgress
+from atlas_kernel.bench.runner import RESULTS_FILE, RunSpec, _write_json, append_result, read_results, upgrade_run_meta
 from atlas_kernel.bench.worker import Job, init_worker, install_model, model_fingerprint, run_job
 from atlas_kernel.errors import AtlasError
 from atlas_kernel.pipeline.config import CONDITIONS
@@ -117,7 +117,7 @@ def _open_run(directory: Path, meta: dict[str, Any], *, resume: bool, session: d
     old = None
     if run_file.exists():
         try:
-            old = json.loads(run_file.read_text(encoding="utf-8"))
+            old = upgrade_run_meta(json.loads(run_file.read_text(encoding="utf-8")))
         except json.JSONDecodeError:
             old = None  # torn by a crash during the very first write: nothing finished relies on it
     if done and not resume:

@@ -3,7 +3,7 @@ ablation condition (A..E) turns on is the registry in `conditions.py`."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from atlas_kernel.pipeline.conditions import CONDITIONS, DEFAULT_CONDITION, DEFAULT_SELECTOR, SELECTOR_NAMES
@@ -30,12 +30,15 @@ TIERS: dict[str, BudgetTier] = {
 }
 
 
+# fields older versions wrote into traces and run.json but never read: ignored when loading
+_RETIRED = ("probe", "extra")
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     condition: str = DEFAULT_CONDITION
     # phase switches
     router: bool = True
-    probe: bool = True
     plansearch: bool = True
     divsampling: bool = True
     budget_forcing: bool = True
@@ -60,7 +63,6 @@ class PipelineConfig:
     test_timeout_s: float = 6.0
     seed: int = 0
     temperature: float = 0.0  # probe / single shot
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.condition not in CONDITIONS:
@@ -104,8 +106,13 @@ class PipelineConfig:
         d["repair_perspectives"] = list(self.repair_perspectives)
         return d
 
+    @staticmethod
+    def current_fields(d: dict[str, Any]) -> dict[str, Any]:
+        """A stored config dict without the fields this version no longer has (old traces, run.json)."""
+        return {k: v for k, v in d.items() if k not in _RETIRED}
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "PipelineConfig":
-        d = dict(d)
+        d = cls.current_fields(d)
         d["repair_perspectives"] = tuple(d.get("repair_perspectives", cls.repair_perspectives))
         return cls(**d)
