@@ -18,10 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 from atlas_kernel.errors import AtlasError
+from atlas_kernel.pipeline.conditions import DEFAULT_CONDITION
 from atlas_kernel.pipeline.config import PipelineConfig
 from atlas_kernel.pipeline.events import Event
 from atlas_kernel.pipeline.pipeline import Pipeline, PipelineRun, Solution
-from atlas_kernel.pipeline.conditions import DEFAULT_CONDITION
 from atlas_kernel.pipeline.state import Candidate, SelfTest
 from atlas_kernel.problems.types import Problem
 from atlas_kernel.widgets import _html as H

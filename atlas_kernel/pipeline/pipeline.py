@@ -19,10 +19,10 @@ from typing import Any, Callable, Iterator
 
 from atlas_kernel.errors import AtlasError
 from atlas_kernel.models.base import Model
+from atlas_kernel.pipeline import phases as _phases
 from atlas_kernel.pipeline.config import PipelineConfig
 from atlas_kernel.pipeline.context import BudgetExhausted, EnergyScorer, RunContext
 from atlas_kernel.pipeline.events import Event
-from atlas_kernel.pipeline import phases as _phases
 from atlas_kernel.pipeline.phase import Phase
 from atlas_kernel.pipeline.phases import self_tests as self_tests_phase
 from atlas_kernel.pipeline.selectors import select
