@@ -33,6 +33,7 @@ from traitlets import Bool, CaselessStrEnum, Dict, Int, Unicode
 
 from atlas_kernel.errors import AtlasError
 from atlas_kernel.magic_args import USAGE, MagicArgsError, SolveArgs, parse_line
+from atlas_kernel.pipeline.conditions import CONDITIONS, DEFAULT_CONDITION, SELECTOR_NAMES, conditions_help
 
 __all__ = ["AtlasMagics", "SolveResult", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -71,7 +72,7 @@ class SolveResult:
         return st.candidate(st.chosen) if st.chosen else None
 
     @property
-    def verdicts(self) -> list[dict[str, Any]]:
+    def verdicts(self) -> list[Any]:
         """The chosen candidate's verdict on each public example."""
         c = self.chosen
         return list(c.public) if c else []
@@ -153,7 +154,7 @@ class SolveResult:
         rows = []
         for t, v in zip(self.problem.public_tests, self.verdicts):
             rows.append((H.pre(H.short(t.input, 80), 200), H.pre(H.short(t.output, 40), 100),
-                         H.pre(H.short(v.get("actual") or "", 40), 100), H.badge(v["verdict"])))
+                         H.pre(H.short(v.actual or "", 40), 100), H.badge(v.verdict)))
         verdicts = (H.table(["input", "expected", "got", "verdict"], rows) if rows else
                     "<i>no public examples were run</i>")
         phases = ", ".join(f"{k} {v:.1f}s" for k, v in s["phase_s"].items())
@@ -194,12 +195,11 @@ class AtlasMagics(Magics):
 
     model = Unicode("", help="model spec: smollm2 (default), gemma, a .gguf path, an http(s) URL, "
                              "or a name given to atlas_kernel.session.register_model").tag(config=True)
-    condition = CaselessStrEnum(["A", "B", "C", "D", "E"], default_value="E",
-                                help="A single shot, B +generate/select, C +lens/S*, D +repair, E all").tag(config=True)
+    condition = CaselessStrEnum(list(CONDITIONS), default_value=DEFAULT_CONDITION, help=conditions_help()).tag(config=True)
     k = Int(None, allow_none=True, help="candidates from Phase 1 (None: the condition's default)").tag(config=True)
     max_tokens = Int(None, allow_none=True, help="tokens per code generation (None: default)").tag(config=True)
     seed = Int(0, help="sampling seed").tag(config=True)
-    selector = Unicode("", help="lexicographic, codet or mbr_exec (empty: default)").tag(config=True)
+    selector = Unicode("", help=f"one of {', '.join(SELECTOR_NAMES)} (empty: default)").tag(config=True)
     overrides = Dict(help="more PipelineConfig fields, e.g. {'time_budget_s': 60, 'n_self_test_inputs': 3}").tag(config=True)
     progress = Bool(True, help="show live progress while solving").tag(config=True)
 
@@ -209,7 +209,7 @@ class AtlasMagics(Magics):
 
     @line_magic
     def atlas_solve(self, line: str) -> SolveResult | None:
-        """%atlas_solve PROBLEM_FILE_OR_TEXT [--condition A..E] [--model M] [--k N] [--max-tokens N] ..."""
+        """%atlas_solve PROBLEM_FILE_OR_TEXT [--condition A..E] [--model M] [--k N] [--max-tokens N] ... (see USAGE)"""
         try:
             args = parse_line(line, cell=False)
             if args.help:
@@ -246,22 +246,12 @@ class AtlasMagics(Magics):
         """The PipelineConfig for these options over the trait defaults."""
         from atlas_kernel.pipeline.config import PipelineConfig
 
-        condition = args.condition or self.condition.upper()
-        over: dict[str, Any] = dict(self.overrides)
-        over["seed"] = args.seed if args.seed is not None else self.seed
-        k = args.k if args.k is not None else self.k
-        if k is not None:
-            over["k"] = k
-            # fewer candidates than the default number of plans: plan fewer (n_plans <= k)
-            over["n_plans"] = min(int(over.get("n_plans", PipelineConfig.n_plans)), k)
-        mt = args.max_tokens if args.max_tokens is not None else self.max_tokens
-        if mt is not None:
-            over["max_tokens"] = mt
-        sel = args.selector or self.selector
-        if sel:
-            over["selector"] = sel
         try:
-            return PipelineConfig.for_condition(condition, **over)
+            return PipelineConfig.from_options(
+                args.condition or self.condition.upper(), seed=args.seed if args.seed is not None else self.seed,
+                k=args.k if args.k is not None else self.k,
+                max_tokens=args.max_tokens if args.max_tokens is not None else self.max_tokens,
+                selector=args.selector or self.selector or None, **dict(self.overrides))
         except (TypeError, ValueError) as exc:  # an unknown override name or an invalid value
             raise MagicArgsError(f"invalid pipeline configuration: {exc}") from None
 
@@ -296,7 +286,7 @@ class AtlasMagics(Magics):
             _error_line(str(exc))
             return None
         except KeyboardInterrupt:
-            where = f" in phase {run.phases[run.index - 1]}" if run is not None and run.index else ""
+            where = f" in phase {run.last_phase}" if run is not None and run.last_phase else ""
             _error_line(f"interrupted{where}; nothing returned")
             return None
         self.last = result
@@ -312,7 +302,7 @@ class AtlasMagics(Magics):
             try:
                 from IPython.display import display
 
-                from atlas_kernel.widgets.progress import SolveProgress
+                from atlas_kernel.widgets.solve_progress import SolveProgress
 
                 prog = SolveProgress(phases=run.phases, title=problem.id)
                 display(prog)
@@ -320,7 +310,7 @@ class AtlasMagics(Magics):
                 return prog, (lambda ok: prog.finish(ok=ok) if not ok else None)
             except ImportError:  # no ipywidgets: plain text below
                 pass
-        from atlas_kernel.pipeline.runner import ProgressPrinter
+        from atlas_kernel.cli.progress_lines import ProgressPrinter
 
         printer = ProgressPrinter(stream=sys.stdout, live=False)
         return printer, (lambda ok: printer.close())

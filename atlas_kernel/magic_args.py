@@ -20,15 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from atlas_kernel.errors import AtlasError
-
-CONDITIONS = ("A", "B", "C", "D", "E")
-SELECTORS = ("lexicographic", "codet", "mbr_exec")
+from atlas_kernel.pipeline.conditions import CONDITIONS, DEFAULT_CONDITION, SELECTOR_NAMES, conditions_help
 
 USAGE = (
-    "usage: %atlas_solve PROBLEM_FILE_OR_TEXT [--condition A..E] [--model SPEC] [--k N] [--max-tokens N] "
-    "[--seed N] [--selector lexicographic|codet|mbr_exec] [--trace PATH] [--quiet]\n"
+    f"usage: %atlas_solve PROBLEM_FILE_OR_TEXT [--condition {CONDITIONS[0]}..{CONDITIONS[-1]}] [--model SPEC] [--k N] "
+    f"[--max-tokens N] [--seed N] [--selector {'|'.join(SELECTOR_NAMES)}] [--trace PATH] [--quiet]\n"
     "       %%atlas_solve [options]   (the cell body is the statement, with optional fenced examples)\n"
-    "Conditions: A single shot, B +generate/select, C +lens/S*, D +repair, E all (default E).\n"
+    f"Conditions: {conditions_help()} (default {DEFAULT_CONDITION}).\n"
     "Defaults come from %config AtlasMagics.condition / .model / .k / .max_tokens / .overrides."
 )
 
@@ -70,14 +68,13 @@ def _positive_int(name: str) -> Callable[[str], int]:
 def _condition(text: str) -> str:
     c = text.strip().upper()
     if c not in CONDITIONS:
-        raise MagicArgsError(f"--condition must be one of {', '.join(CONDITIONS)}, got {text!r} "
-                             "(A single shot, B +generate/select, C +lens/S*, D +repair, E all)")
+        raise MagicArgsError(f"--condition must be one of {', '.join(CONDITIONS)}, got {text!r} ({conditions_help()})")
     return c
 
 
 def _selector(text: str) -> str:
-    if text not in SELECTORS:
-        raise MagicArgsError(f"--selector must be one of {', '.join(SELECTORS)}, got {text!r}")
+    if text not in SELECTOR_NAMES:
+        raise MagicArgsError(f"--selector must be one of {', '.join(SELECTOR_NAMES)}, got {text!r}")
     return text
 
 

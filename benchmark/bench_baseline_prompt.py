@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from atlas_kernel import load_model, load_suite
+from atlas_kernel.grading import grader_for
 from atlas_kernel.models.base import Sampling
 from atlas_kernel.pipeline.extract import extract_code
 from atlas_kernel.pipeline.prompts import chat_code_prompt
@@ -68,7 +69,7 @@ def run_variant(model, model_name: str, variant: str, tasks, max_tokens: int) ->
             text, c = generate(model, variant, task.problem, max_tokens)
             gen_s = time.perf_counter() - t0
             code = extract_code(task.problem, text)
-            grade = task.grader().grade(code)
+            grade = grader_for(task).grade(code)
             row = {"task_id": task.id, "passed": grade.passed, "summary": grade.summary,
                    "completion_tokens": c.completion_tokens, "truncated": c.completion_tokens >= max_tokens,
                    "generate_s": gen_s, "code": code}

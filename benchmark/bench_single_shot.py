@@ -19,9 +19,9 @@ from pathlib import Path
 
 
 from atlas_kernel.grading import grader_for
-from atlas_kernel.models.base import Sampling
 from atlas_kernel.models.registry import load_model, prompt_style
-from atlas_kernel.pipeline.single_shot import solve_single
+from atlas_kernel.pipeline.config import PipelineConfig
+from atlas_kernel.pipeline.pipeline import Pipeline
 from atlas_kernel.problems import load_suite
 
 RESULTS = Path(__file__).parent / "results"
@@ -37,16 +37,17 @@ def run_model(name: str, tasks, max_tokens: int) -> dict:
                 done[row["task_id"]] = row
     model = load_model(name)
     style = prompt_style(name, model)
+    pipe = Pipeline(model, PipelineConfig.for_condition("A", max_tokens=max_tokens), style=style)  # the single shot
     t_start = time.perf_counter()
     with rows_path.open("a", encoding="utf-8") as fh:
         for i, task in enumerate(tasks, 1):
             if task.id in done:
                 continue
-            res = solve_single(task.problem, model, style=style, sampling=Sampling(max_tokens=max_tokens))
+            res = pipe.run(task.problem)
             grade = grader_for(task).grade(res.code)
             row = {"task_id": task.id, "passed": grade.passed, "summary": grade.summary,
-                   "public_passed": res.public_passed, "public_total": len(res.public_verdicts),
-                   "completion_tokens": res.completion.completion_tokens, "generate_s": res.timings["generate_s"],
+                   "public_passed": res.public_passed, "public_total": res.public_total,
+                   "completion_tokens": res.tokens, "generate_s": res.trace.llm_calls[0]["elapsed_s"],
                    "code": res.code}
             fh.write(json.dumps(row) + "\n")
             fh.flush()

@@ -11,7 +11,7 @@ import pytest
 from atlas_kernel.bench import run_benchmark
 from atlas_kernel.bench.choice import choice_prompt, parse_letter
 from atlas_kernel.bench.power import DEFAULT_CPU_WATTS, PowerMeter, gpu_power_draw
-from atlas_kernel.bench.progress import BenchProgress
+from atlas_kernel.bench.task_progress import BenchProgress
 from atlas_kernel.grading import grader_for
 from atlas_kernel.models.scripted import ScriptedModel
 from atlas_kernel.problems import ProblemFormatError, load_suite

@@ -65,7 +65,7 @@ def test_line_magic_returns_a_rich_result(shell, model, tmp_path, capsys):
     trace_path = tmp_path / "t.json"
     res = shell.run_line_magic("atlas_solve", f"example:sum_of_list --model scripted-test --condition A --trace {trace_path}")
     assert res.code.strip() == "n = int(input())\nprint(sum(map(int, input().split())))"
-    assert [v["verdict"] for v in res.verdicts] == ["passed", "passed"] and res.passed
+    assert [v.verdict for v in res.verdicts] == ["passed", "passed"] and res.passed
     assert res.solution.candidate == "probe" and res.trace.llm_calls
     s = res.summary()
     assert s["condition"] == "A" and s["public"] == "2/2" and s["model_calls"] == 1 and s["candidates"] == {"probe": 1}
@@ -161,7 +161,7 @@ def test_in_a_kernel_progress_is_a_live_widget_that_stays_open(shell, model, mon
     import IPython.display
 
     import atlas_kernel.widgets._base as base
-    from atlas_kernel.widgets.progress import SolveProgress
+    from atlas_kernel.widgets.solve_progress import SolveProgress
 
     shown = []
     monkeypatch.setattr(base, "in_kernel", lambda: True)
@@ -182,5 +182,5 @@ def test_magic_with_the_real_embedded_model(shell, smollm2, capsys):
         session._models.pop("smollm2", None)
     assert res is not None and res.solution is not None
     assert res.summary()["model"] == "smollm2" and 0 < res.summary()["tokens"] <= 48
-    assert len(res.verdicts) == 2 and all(v["verdict"] for v in res.verdicts)
+    assert len(res.verdicts) == 2 and all(v.verdict for v in res.verdicts)
     assert "[final]" in capsys.readouterr().out

@@ -5,10 +5,11 @@ import functools
 import pytest
 
 from atlas_kernel.models.scripted import ScriptedModel
+from atlas_kernel.pipeline.checks import TestVerdict
 from atlas_kernel.pipeline.config import PipelineConfig
 from atlas_kernel.pipeline.pipeline import Pipeline
-from atlas_kernel.pipeline.select import select
-from atlas_kernel.pipeline.selftests import decide
+from atlas_kernel.pipeline.selectors import select
+from atlas_kernel.pipeline.phases.self_tests import decide
 from atlas_kernel.pipeline.state import Candidate, SelfTest, SolveState
 from atlas_kernel.pipeline.trace import Trace
 from atlas_kernel.problems import load_problem
@@ -74,9 +75,10 @@ def test_stepper_runs_one_phase_per_step_and_accepts_edits(problem):
     assert run.next_phase == "probe"
     run.step()
     assert [c.id for c in run.state.candidates] == ["probe"] and run.next_phase == "divsampling"
-    # a person fixes the candidate by hand; later phases see the edit
-    run.state.candidates[0].code = "n = int(input())\nprint(sum(map(int, input().split())))\n"
-    run.state.candidates[0].public = []
+    # a person fixes the candidate by hand; the run re-verifies it and later phases see the edit
+    edited = run.edit_candidate("probe", "n = int(input())\nprint(sum(map(int, input().split())))\n")
+    assert edited.public_passed == 2 and run.edits[-1]["after_phase"] == "probe"
+    assert [e.kind for e in run.trace.events if e.phase == "edit"] == ["user_edit", "test_run"]
     sol = run.run_to_end()
     assert sol.candidate == "probe" and sol.public_passed == 2
 
@@ -111,7 +113,7 @@ def test_trace_saves_replays_and_rescores_without_the_model(problem, tmp_path):
 # -- selection and self-test rules, exact --------------------------------------------------
 def _cand(cid, public, outs, lp=-1.0):
     c = Candidate(id=cid, code=cid, origin="div", mean_logprob=lp)
-    c.public = [{"verdict": "passed" if p else "wrong_answer"} for p in public]
+    c.public = [TestVerdict("passed" if p else "wrong_answer", index=i) for i, p in enumerate(public)]
     c.self_outputs = dict(enumerate(outs))
     return c
 

@@ -26,7 +26,7 @@ _EXPORTS = {
     "CandidateTable": "candidates",
     "EnergyLandscape": "landscape",
     "TraceViewer": "trace_viewer",
-    "SolveProgress": "progress",
+    "SolveProgress": "solve_progress",
     "plots": "plots",
     "require_ipywidgets": "_base",  # the ipywidgets module, or an AtlasError saying how to install it
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from atlas_kernel.pipeline.checks import verdict_from_dict
 from atlas_kernel.pipeline.state import Candidate, SelfTest
 from atlas_kernel.pipeline.trace import Trace
 
@@ -111,5 +112,5 @@ def _candidates_from_events(trace: Trace) -> list[Candidate]:
     for run in trace.test_runs:
         c = cands.get(run["candidate"])
         if c is not None and run["suite"] == "public":
-            c.public = list(run["verdicts"])
+            c.public = [verdict_from_dict(v) for v in run["verdicts"]]
     return list(cands.values())

@@ -177,7 +177,7 @@ class CandidateTable(widgets.VBox):
             run_rows.append((H.esc(r.get("phase", "")), H.esc(r["suite"]), H.pass_fraction(r["passed"], r["total"]), badges))
         if not runs and c.public:  # a trace without test_runs still has the candidate's verdicts
             run_rows.append(("", "public", H.pass_fraction(c.public_passed, c.public_total),
-                             " ".join(H.badge(v["verdict"]) for v in c.public)))
+                             " ".join(H.badge(v.verdict) for v in c.public)))
         selfrows = []
         for i, t in enumerate(view.self_tests):
             if not t.kept:

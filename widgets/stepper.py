@@ -8,10 +8,9 @@ candidate or a self-test, and continue from there.
 Panes: plans, candidates (sortable table, diff of two candidates), test runs and self-tests,
 energies (+ landscape), S* inputs/outputs, repair attempts, the edit pane, the event log.
 
-Edits act on the run's mutable state between steps. An edited candidate loses its verdicts
-(`public`, `self_outputs`, `energy`), so nothing stale survives; if verification already ran it
-is re-verified at once (public examples, self-test outputs) and the ranking recomputed, and the
-edit is recorded in the trace as a `user_edit` event so a saved trace shows the run was edited.
+Edits are the run's own operations (`PipelineRun.edit_candidate`, `.edit_self_test`): the run
+clears what the edit made stale, re-verifies, re-ranks and records a `user_edit` event in the
+trace; this widget only calls them and shows the outcome.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from atlas_kernel.errors import AtlasError
+from atlas_kernel.pipeline.conditions import DEFAULT_CONDITION
 from atlas_kernel.pipeline.config import PipelineConfig
 from atlas_kernel.pipeline.events import Event
 from atlas_kernel.pipeline.pipeline import Pipeline, PipelineRun, Solution
@@ -28,7 +28,7 @@ from atlas_kernel.widgets import _html as H
 from atlas_kernel.widgets._base import require_ipywidgets
 from atlas_kernel.widgets._data import RunView
 from atlas_kernel.widgets.candidates import CandidateTable
-from atlas_kernel.widgets.progress import SolveProgress
+from atlas_kernel.widgets.solve_progress import SolveProgress
 
 widgets = require_ipywidgets()
 
@@ -47,7 +47,7 @@ def _problem(problem: Problem | str) -> Problem:
 def _config(config: PipelineConfig | str | None) -> PipelineConfig:
     if isinstance(config, PipelineConfig):
         return config
-    return PipelineConfig.for_condition(config or "E")
+    return PipelineConfig.for_condition(config or DEFAULT_CONDITION)
 
 
 class PipelineStepper(widgets.VBox):
@@ -66,7 +66,6 @@ class PipelineStepper(widgets.VBox):
         self.lens = lens
         self._busy = False
         self.run: PipelineRun = self.pipeline.start(self.problem)
-        self.edits: list[dict[str, Any]] = []
         self._build()
         self.reset()
 
@@ -155,7 +154,6 @@ class PipelineStepper(widgets.VBox):
     def reset(self) -> None:
         """A fresh run of the same problem, model and config."""
         self.run = self.pipeline.start(self.problem)
-        self.edits = []
         self.progress.reset(self.run.phases)
         self.message.value = ""
         self.refresh()
@@ -192,59 +190,13 @@ class PipelineStepper(widgets.VBox):
         self.progress(ev)
         self._render_log()
 
-    def _phase_done(self, phase: str) -> bool:
-        return phase in self.run.phases[: self.run.index]
-
-    def _flush_edit_events(self) -> None:
-        # events emitted outside a phase (edits, re-verification) go to the trace; take them out
-        # of the outbox so the next phase's stream does not replay them
-        for ev in self.run.ctx.flush():
-            self.progress(ev)
-
-    def _rerank(self) -> None:
-        from atlas_kernel.pipeline.select import select
-
-        st = self.run.state
-        if st.ranking:
-            st.ranking, st.selection_reason = select(st, self.config.selector)
-            st.selection_reason += " (re-ranked after an edit)"
-
-    def _reverify(self, cands: list[Candidate]) -> None:
-        """Public examples and self-test outputs for edited candidates, when those phases already ran."""
-        ctx = self.run.ctx
-        st = self.run.state
-        if self.run.index > 0 and self.problem.public_tests:
-            for c in cands:
-                c.public = ctx.run_tests("edit", c, self.problem.public_tests, "public")
-        if st.self_tests:
-            from atlas_kernel.pipeline import selftests
-
-            selftests.evaluate(ctx, cands)
+    @property
+    def edits(self) -> list[dict[str, Any]]:
+        return self.run.edits
 
     def edit_candidate(self, cid: str, code: str, *, as_new: bool = False) -> Candidate:
         """Replace candidate `cid`'s code (or add the edit as a new `user` candidate)."""
-        self._check_not_done()
-        st = self.run.state
-        old = st.candidate(cid)
-        if as_new:
-            cand = Candidate(id=st.new_id("user"), code=code, origin="user", plan=f"edited by hand from {cid}",
-                             parent=cid, meta={"edited_from": cid})
-            st.candidates.append(cand)
-        else:
-            cand = old
-            cand.code = code
-            # stale verdicts must not survive an edit: later phases (and re-verification below)
-            # see an unverified candidate
-            cand.public = []
-            cand.self_outputs = {}
-            cand.energy = None
-            cand.meta["edited"] = True
-        self.run.ctx.emit("user_edit", "edit", candidate=cand.id, edited_from=cid, as_new=as_new, code=code)
-        self._reverify([cand])
-        self._rerank()
-        self._flush_edit_events()
-        self.edits.append({"kind": "candidate", "id": cand.id, "from": cid, "as_new": as_new,
-                           "after_phase": self.run.phases[self.run.index - 1] if self.run.index else None})
+        cand = self.run.edit_candidate(cid, code, as_new=as_new, on_event=self.progress)
         self.message.value = (f"<span style='color:#1a7f37'>{'added' if as_new else 'edited'} candidate "
                               f"<b>{H.esc(cand.id)}</b>"
                               + (f": public {cand.public_passed}/{cand.public_total}" if cand.public else
@@ -254,40 +206,14 @@ class PipelineStepper(widgets.VBox):
 
     def edit_self_test(self, index: int | None, test_input: str) -> SelfTest:
         """Change self-test `index`'s input (None: add a new one); candidates are re-run on it."""
-        self._check_not_done()
-        st = self.run.state
-        if "self_tests" in self.run.phases[self.run.index:]:
-            raise AtlasError("self-tests are written in the self_tests phase — step past it first "
-                             "(edits before it would be replaced by the generated ones)")
-        if not test_input.strip():
-            raise AtlasError("a self-test needs a non-empty input")
-        text = test_input if test_input.endswith("\n") or self.problem.kind != "stdio" else test_input + "\n"
+        t = self.run.edit_self_test(index, test_input, on_event=self.progress)
         if index is None:
-            st.self_tests.append(SelfTest(input=text, source="user"))
-            index = len(st.self_tests) - 1
-        else:
-            t = st.self_tests[index]
-            t.input, t.source, t.model_expected = text, "user", None
-            for c in st.candidates:  # this column is stale for everyone
-                c.self_outputs.pop(index, None)
-        from atlas_kernel.pipeline import selftests
-
-        selftests.evaluate(self.run.ctx, st.candidates)
-        self.run.ctx.emit("user_edit", "edit", self_test=index, input=text)
-        self._rerank()
-        self._flush_edit_events()
-        self.edits.append({"kind": "self_test", "index": index})
-        t = st.self_tests[index]
+            index = len(self.run.state.self_tests) - 1
         self.message.value = (f"<span style='color:#1a7f37'>self-test #{index}: "
                               + (f"kept, expected {H.esc(H.short(t.expected or '', 40))!s} ({t.support}/{t.runnable} agree)"
                                  if t.kept else f"not kept ({t.support}/{t.runnable} agree)") + "</span>")
         self.refresh()
         return t
-
-    def _check_not_done(self) -> None:
-        # after `final` the solution is fixed; an edit would silently disagree with it
-        if self.run.done:
-            raise AtlasError("the run is finished — press Reset (or call reset()) to edit and run again")
 
     def _apply_candidate(self, as_new: bool) -> None:
         cid = self.edit_which.value

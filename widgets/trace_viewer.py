@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from atlas_kernel.errors import AtlasError
+from atlas_kernel.pipeline.conditions import DEFAULT_SELECTOR, SELECTOR_NAMES
 from atlas_kernel.pipeline.trace import Trace
 from atlas_kernel.widgets import _html as H
 from atlas_kernel.widgets._base import require_ipywidgets
 from atlas_kernel.widgets._data import RunView
 from atlas_kernel.widgets.candidates import CandidateTable
-from atlas_kernel.widgets.progress import SolveProgress
+from atlas_kernel.widgets.solve_progress import SolveProgress
 
 widgets = require_ipywidgets()
 
@@ -62,8 +63,7 @@ class TraceViewer(widgets.VBox):
         self.call_select.observe(lambda _c: self._render_call(), names="value")
         self.call_html = W.HTML()
         self.selftests_html = W.HTML()
-        self.selector = W.Dropdown(options=["lexicographic", "codet", "mbr_exec"], value="lexicographic",
-                                   description="selector")
+        self.selector = W.Dropdown(options=list(SELECTOR_NAMES), value=DEFAULT_SELECTOR, description="selector")
         self.rescore_button = W.Button(description="Rescore", icon="sort")
         self.rescore_button.on_click(lambda _b: self.rescore())
         self.rescore_html = W.HTML()

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 from atlas_kernel.bench.executors import EXECUTORS, make_executor
 from atlas_kernel.bench.fingerprint import fingerprint, lens_file, model_identity
 from atlas_kernel.bench.power import PowerMeter
-from atlas_kernel.bench.progress import BenchProgress
+from atlas_kernel.bench.task_progress import BenchProgress
 from atlas_kernel.bench.rundir import RESULTS_FILE, RunLock, append_result, close_session, open_run, read_results
 from atlas_kernel.bench.runner import RunSpec
 from atlas_kernel.bench.selection import Selection

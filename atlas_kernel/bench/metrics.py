@@ -148,7 +148,7 @@ def paired_bootstrap(a: Sequence[float], b: Sequence[float], *, n_boot: int = 10
 
 def paired_diff(base: Sequence[dict[str, Any]], other: Sequence[dict[str, Any]], **kw: Any) -> dict[str, Any]:
     """`other` minus `base` on the tasks both finished (pass/fail, or c/n for sampled rows)."""
-    from atlas_kernel.bench.progress import row_score
+    from atlas_kernel.bench.task_progress import row_score
 
     b = {r["task_id"]: row_score(r) for r in base}
     o = {r["task_id"]: row_score(r) for r in other}

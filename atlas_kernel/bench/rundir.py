@@ -113,11 +113,26 @@ def _identity(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: meta.get(k) for k in IDENTITY}
 
 
+def upgrade_run_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """A run.json as this version writes it: an older one's config may hold fields PipelineConfig no
+    longer has (never read); without them, `--resume` matches the run it continues."""
+    from atlas_kernel.pipeline.config import PipelineConfig
+
+    cfg = meta.get("config")
+    if not isinstance(cfg, dict):
+        return meta
+    if meta.get("kind") == "ablation":  # one config per condition
+        cfg = {c: PipelineConfig.current_fields(v) if isinstance(v, dict) else v for c, v in cfg.items()}
+    else:
+        cfg = PipelineConfig.current_fields(cfg)
+    return {**meta, "config": cfg}
+
+
 def _read_run_file(run_file: Path) -> dict[str, Any] | None:
     if not run_file.exists():
         return None
     try:
-        return json.loads(run_file.read_text(encoding="utf-8"))
+        return upgrade_run_meta(json.loads(run_file.read_text(encoding="utf-8")))
     except json.JSONDecodeError:
         return None  # torn by a crash during the very first write: nothing finished relies on it
 

@@ -44,13 +44,14 @@ class RunSpec:
 def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | None = None, style: str | None = None,
                     energy_scorer: Any = None) -> dict[str, Any]:
     from atlas_kernel.pipeline.pipeline import Pipeline
+    from atlas_kernel.pipeline.state import Candidate
 
     t0 = time.perf_counter()
     pipe = Pipeline(model, spec.config(), style=style, energy_scorer=energy_scorer)
     solution = pipe.run(task.problem)  # the Problem only
     solve_s = time.perf_counter() - t0
-    cands = solution.trace.candidates if solution.trace else []
-    passes_public = {c["id"]: bool(c["public"]) and all(v["verdict"] == "passed" for v in c["public"]) for c in cands}
+    cands = [Candidate.from_dict(c) for c in (solution.trace.candidates if solution.trace else [])]
+    passes_public = {c.id: c.passes_public for c in cands}
     online = None
     if hasattr(energy_scorer, "finish_problem"):
         # recalibrate BEFORE grading, from what the pipeline saw: public-example verdicts only
@@ -74,37 +75,37 @@ def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | Non
         "solved_by": solution.solved_by, "chosen": solution.candidate, "stopped_early": solution.stopped_early,
         "tokens": solution.tokens, "phase_tokens": phase_tokens, "wall_s": solve_s, "phase_s": solution.phase_times,
         "sandbox_s": sandbox_s, "grade_s": grade.wall_s, "n_candidates": len(cands),
-        "origins_passing_public": sorted({c["origin"] for c in cands if passes_public[c["id"]]}),
+        "origins_passing_public": sorted({c.origin for c in cands if passes_public[c.id]}),
         "code": solution.code, "trace": trace_ref, "metadata": dict(task.problem.metadata),
         **({"online_lens": online} if online is not None else {}),
     }
 
 
-def sample_and_grade(task: Task, model: Any, *, n: int, temperature: float, seed: int = 0, max_tokens: int = 384,
+def sample_and_grade(task: Task, model: Any, *, n: int, temperature: float, seed: int = 0, max_tokens: int | None = None,
                      trace_dir: Path | None = None, style: str | None = None) -> dict[str, Any]:
-    """Plain sampling, condition-free: `n` samples of the single-shot prompt at `temperature`, each
-    graded by the hidden tests; the row's (n, c) feed the unbiased pass@k estimator."""
-    from atlas_kernel.models.base import Sampling
-    from atlas_kernel.pipeline.extract import completion_stops, extract_code
-    from atlas_kernel.pipeline.prompts import code_prompt
+    """Plain sampling, condition-free: `n` samples of the single-shot request (the probe's prompt,
+    budget and code extraction: condition A) at `temperature`, each graded by the hidden tests; the
+    row's (n, c) feed the unbiased pass@k estimator."""
+    from atlas_kernel.pipeline.config import PipelineConfig
+    from atlas_kernel.pipeline.phases.probe import single_shot_request
 
     if n < 1:
         raise ValueError(f"need at least one sample, got {n}")
     style = style or "chat"
-    cp = code_prompt(task.problem, style)  # the Problem only: the grader below holds the hidden tests
-    stop = completion_stops(task.problem) if cp.completion_of is not None else ()
-    samplings = [Sampling(temperature=temperature, top_p=0.95 if temperature > 0 else 1.0, max_tokens=max_tokens,
-                          seed=seed * 100003 + i, stop=stop) for i in range(n)]
+    config = PipelineConfig.for_condition("A", seed=seed, **({"max_tokens": max_tokens} if max_tokens else {}))
+    req = single_shot_request(task.problem, style, config)  # the Problem only: the grader below holds the hidden tests
+    samplings = [req.sampling.with_(temperature=temperature, top_p=0.95 if temperature > 0 else 1.0,
+                                    seed=seed * 100003 + i) for i in range(n)]
     grader = grader_for(task)
     t0 = time.perf_counter()
     completions = []
     for lo in range(0, n, 8):  # bounded batches: a batched backend decodes them together
-        completions += model.generate_many(cp.prompt, samplings[lo:lo + 8])
+        completions += model.generate_many(req.prompt, samplings[lo:lo + 8])
     gen_s = time.perf_counter() - t0
     samples = []
     t1 = time.perf_counter()
     for s, c in zip(samplings, completions):
-        code = extract_code(task.problem, c.text, completion_of=cp.completion_of)
+        code = req.code(c.text)
         g = grader.grade(code)
         samples.append({"seed": s.seed, "passed": g.passed, "grade": g.summary,
                         "hidden_verdicts": [v.verdict for v in g.verdicts], "tokens": c.completion_tokens,
@@ -115,7 +116,7 @@ def sample_and_grade(task: Task, model: Any, *, n: int, temperature: float, seed
     trace_ref = None
     if trace_dir is not None:
         name = task.id.replace("/", "_") + ".json"
-        _write_json(trace_dir / name, {"task_id": task.id, "mode": "samples", "prompt": cp.prompt,
+        _write_json(trace_dir / name, {"task_id": task.id, "mode": "samples", "prompt": req.prompt,
                                         "completions": [c.text for c in completions],
                                         "samplings": [{"temperature": s.temperature, "seed": s.seed} for s in samplings]})
         trace_ref = str(Path("traces") / name)

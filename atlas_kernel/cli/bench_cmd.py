@@ -84,15 +84,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
+    from atlas_kernel.pipeline.conditions import CONDITIONS, conditions_help
+
     b = subparsers.add_parser(
         "bench", help="benchmark a suite under a condition, an ablation, or plain sampling (pass@k)",
         description="Run a suite through the pipeline, grade each final answer with hidden tests, log one line per task "
                     "(crash-safe, resumable), and report. `atlas bench report DIR` rebuilds the report of a stored run.")
     b.add_argument("--suite", help=SUITES)
     what = b.add_argument_group("what to run")
-    what.add_argument("--condition", type=str.upper, choices=["A", "B", "C", "D", "E"], default=None,
-                      help="A single shot (default), B +generate/select, C +lens/S*, D +repair, E all")
-    what.add_argument("--ablation", metavar="A,B,...", help="several conditions on the same tasks and seed, e.g. A,B,C,D,E")
+    what.add_argument("--condition", type=str.upper, choices=CONDITIONS, default=None,
+                      help=f"{conditions_help()} (default A)")
+    what.add_argument("--ablation", metavar="A,B,...", help=f"several conditions on the same tasks and seed, e.g. {','.join(CONDITIONS)}")
     what.add_argument("--samples", type=int, default=None, metavar="N",
                       help="plain sampling: N samples per task, each graded; reports unbiased pass@k for k <= N")
     what.add_argument("--temperature", type=float, default=None, help="sampling temperature for --samples (default 0.8)")

@@ -73,6 +73,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from atlas_kernel.pipeline.conditions import CONDITIONS, DEFAULT_CONDITION, SELECTOR_NAMES, SELECTORS, conditions_help
+
     p = argparse.ArgumentParser(prog="atlas", description="atlas_kernel: a small local LLM solving programming problems with an inference-time pipeline")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -81,10 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--suite", help="take the problem from a suite: humaneval, lcb:FILE, jsonl:FILE")
     s.add_argument("--task", help="task id within --suite")
     s.add_argument("--model", default=None, help="smollm2 (default), gemma, a .gguf path, or an http(s):// server URL")
-    s.add_argument("--condition", default=None, help="A single shot (default), B +generate/select, C +lens/S*, D +repair, E all")
+    s.add_argument("--condition", type=str.upper, choices=CONDITIONS, default=None,
+                   help=f"{conditions_help()} (default {DEFAULT_CONDITION})")
     s.add_argument("--max-tokens", type=int, default=None, help="tokens per code generation")
     s.add_argument("--k", type=int, default=None, help="Phase 1 candidates (plans + diverse samples)")
-    s.add_argument("--selector", choices=["lexicographic", "codet", "mbr_exec"], default=None)
+    s.add_argument("--selector", choices=SELECTOR_NAMES, default=None,
+                   help="after public examples: " + "; ".join(f"{k}: {v}" for k, v in SELECTORS.items()))
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--json", action="store_true", help="print the result as JSON")
     s.add_argument("--trace", metavar="FILE", help="write the full trace as JSON")

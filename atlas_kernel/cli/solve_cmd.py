@@ -1,4 +1,5 @@
-"""`atlas solve`: load the model, solve one problem, print the solution and a short trace."""
+"""`atlas solve`: load the model, run the pipeline on one problem (condition E unless told; A is the
+single shot, the probe phase alone), show live progress, print the solution and a short trace."""
 
 from __future__ import annotations
 
@@ -6,50 +7,55 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
 
 from atlas_kernel.errors import AtlasError
 from atlas_kernel.problems.types import Problem
 
 
+def config_from_args(args: argparse.Namespace) -> Any:
+    """The PipelineConfig for `atlas solve`'s options (the same rule as the magic's)."""
+    from atlas_kernel.pipeline.config import PipelineConfig
+
+    try:
+        return PipelineConfig.from_options(args.condition, seed=args.seed, k=args.k, max_tokens=args.max_tokens or None,
+                                           selector=args.selector)
+    except ValueError as exc:
+        raise AtlasError(str(exc)) from None
+
+
 def run_solve(problem: Problem, args: argparse.Namespace) -> int:
-    from atlas_kernel.models.base import Sampling
-    from atlas_kernel.models.registry import load_model, prompt_style
-    from atlas_kernel.pipeline.single_shot import solve_single
+    from atlas_kernel import session
+    from atlas_kernel.cli.progress_lines import ProgressPrinter
+    from atlas_kernel.pipeline.pipeline import Pipeline
 
-    condition = (args.condition or "A").upper()
-    if condition not in ("A", "B", "C", "D", "E"):
-        raise AtlasError(f"unknown condition {args.condition!r} — use A (single shot), B, C, D or E (all phases)")
-    if condition != "A":
-        from atlas_kernel.pipeline.runner import run_cli_pipeline
-
-        args.condition = condition
-        return run_cli_pipeline(problem, args)
+    config = config_from_args(args)
     t0 = time.perf_counter()
-    model = load_model(args.model)
+    model = session.get_model(args.model)  # the magic's loader too: one model resolution for both front ends
     load_s = time.perf_counter() - t0
-    style = prompt_style(args.model, model)
-    sampling = Sampling(temperature=0.0, max_tokens=args.max_tokens or 512, seed=args.seed)
-    result = solve_single(problem, model, style=style, sampling=sampling)
+    style = session.prompt_style_for(args.model, model)
+    pipe = Pipeline(model, config, style=style)
+    printer = ProgressPrinter(live=None if not args.json else False)
+    try:
+        solution = pipe.run(problem, on_event=printer if not args.json else None)
+    finally:
+        printer.close()
     if args.trace:
-        with open(args.trace, "w", encoding="utf-8") as fh:
-            json.dump({"problem": problem.to_dict(), "model": model.info(), "result": result.to_dict()}, fh, indent=2, default=str)
+        solution.trace.save(args.trace)
     if args.json:
-        json.dump({"problem_id": problem.id, "model": model.info(), "condition": "A", "code": result.code,
-                   "public_passed": result.public_passed, "public_total": len(result.public_verdicts),
-                   "completion": result.completion.to_dict(), "timings": result.timings, "load_s": load_s},
-                  sys.stdout, indent=2, default=str)
+        out = solution.to_dict()
+        out.update({"model": model.info(), "condition": config.condition, "load_s": load_s})
+        json.dump(out, sys.stdout, indent=2, default=str)
         print()
         return 0
-    c = result.completion
-    print(f"# problem {problem.id} ({problem.kind}), model {model.name}, condition A (single shot, {style} prompt)")
-    print(result.code.rstrip())
+    print(f"# problem {problem.id} ({problem.kind}), model {model.name}, condition {config.condition} ({style} prompt)")
+    print(solution.code.rstrip())
     print("# --- trace ---")
-    print(f"# load {load_s:.1f}s; generate {result.timings['generate_s']:.1f}s: {c.prompt_tokens} prompt + "
-          f"{c.completion_tokens} generated tokens ({c.tokens_per_s:.0f} tok/s, finish: {c.finish_reason})")
-    if result.public_verdicts:
-        marks = " ".join("✓" if v["verdict"] == "passed" else v["verdict"] for v in result.public_verdicts)
-        print(f"# public examples: {result.public_passed}/{len(result.public_verdicts)} passed [{marks}] "
-              f"({result.timings['verify_s']:.2f}s in the sandbox)")
-    else:
-        print("# public examples: none given")
+    times = ", ".join(f"{k} {v:.1f}s" for k, v in solution.phase_times.items() if v >= 0.05)
+    print(f"# chosen {solution.candidate} (from {solution.solved_by}); public examples {solution.public_passed}/"
+          f"{solution.public_total}; {solution.tokens} tokens generated; load {load_s:.1f}s; {solution.wall_s:.1f}s ({times})")
+    if solution.stopped_early:
+        print(f"# stopped early: {solution.stopped_early}")
+    if args.trace:
+        print(f"# trace written to {args.trace}")
     return 0

@@ -1,24 +1,18 @@
-"""One config object for the whole pipeline: switches per phase (the ablation conditions) and budgets.
-
-Conditions (the ablation ladder):
-  A  single shot: one greedy generation, nothing else.
-  B  + Phase 1: probe, PlanSearch, DivSampling, budget forcing, selection on public examples
-       and self-tests.
-  C  B + Lens energy in selection and S* tie-breaking.
-  D  B + Phase 3 repair (PR-CoT).
-  E  everything (C + D) and the router.
-"""
+"""One config object for the whole pipeline: switches per phase and budgets. Which switches each
+ablation condition (A..E) turns on is the registry in `conditions.py`."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from atlas_kernel.judging.timeouts import DEFAULT_TEST_TIMEOUT_S
+from atlas_kernel.pipeline.conditions import CONDITIONS, DEFAULT_CONDITION, DEFAULT_SELECTOR, SELECTOR_NAMES
+from atlas_kernel.pipeline.conditions import condition as _condition
 
-Selector = Literal["lexicographic", "codet", "mbr_exec"]
+__all__ = ["CONDITIONS", "TIERS", "BudgetTier", "PipelineConfig", "Selector"]
 
-CONDITIONS = ("A", "B", "C", "D", "E")
+Selector = Literal["lexicographic", "codet", "mbr_exec"]  # the names of conditions.SELECTORS
 
 
 @dataclass(frozen=True)
@@ -37,12 +31,15 @@ TIERS: dict[str, BudgetTier] = {
 }
 
 
+# fields older versions wrote into traces and run.json but never read: ignored when loading
+_RETIRED = ("probe", "extra")
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
-    condition: str = "E"
+    condition: str = DEFAULT_CONDITION
     # phase switches
     router: bool = True
-    probe: bool = True
     plansearch: bool = True
     divsampling: bool = True
     budget_forcing: bool = True
@@ -51,7 +48,7 @@ class PipelineConfig:
     sstar: bool = True
     repair: bool = True
     early_stop: bool = True  # the probe ends the run when it passes every public example (adaptive compute)
-    selector: Selector = "lexicographic"
+    selector: Selector = DEFAULT_SELECTOR
     # budgets
     k: int = 6  # candidates from Phase 1 (plans + diverse samples), probe not counted
     n_plans: int = 2
@@ -67,7 +64,6 @@ class PipelineConfig:
     test_timeout_s: float = DEFAULT_TEST_TIMEOUT_S  # judging.timeouts: the one policy
     seed: int = 0
     temperature: float = 0.0  # probe / single shot
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.condition not in CONDITIONS:
@@ -76,23 +72,32 @@ class PipelineConfig:
             raise ValueError(f"need 0 <= n_plans <= k, got k={self.k}, n_plans={self.n_plans}")
         if self.tier not in TIERS:
             raise ValueError(f"tier must be one of {', '.join(TIERS)}, got {self.tier!r}")
-        if self.selector not in ("lexicographic", "codet", "mbr_exec"):
-            raise ValueError(f"selector must be lexicographic, codet or mbr_exec, got {self.selector!r}")
+        if self.selector not in SELECTOR_NAMES:
+            raise ValueError(f"selector must be one of {', '.join(SELECTOR_NAMES)}, got {self.selector!r}")
 
     @classmethod
     def for_condition(cls, condition: str, **overrides: Any) -> "PipelineConfig":
-        c = condition.upper()
-        if c not in CONDITIONS:
-            raise ValueError(f"unknown condition {condition!r}: use one of {', '.join(CONDITIONS)} "
-                             "(A single shot, B +generate/select, C +lens/S*, D +repair, E all)")
-        if c == "A":
-            base = dict(router=False, probe=True, plansearch=False, divsampling=False, budget_forcing=False,
-                        self_tests=False, lens=False, sstar=False, repair=False, k=0, n_plans=0)
-        else:
-            base = dict(router=c == "E", probe=True, plansearch=True, divsampling=True, budget_forcing=True,
-                        self_tests=True, lens=c in ("C", "E"), sstar=c in ("C", "E"), repair=c in ("D", "E"))
-        base.update(overrides)
-        return cls(condition=c, **base)
+        cond = _condition(condition)
+        fields = cond.config_fields()
+        fields.update(overrides)
+        return cls(condition=cond.name, **fields)
+
+    @classmethod
+    def from_options(cls, condition: str | None = None, *, k: int | None = None, max_tokens: int | None = None,
+                     selector: str | None = None, seed: int | None = None, **overrides: Any) -> "PipelineConfig":
+        """The config a front end's options ask for (`atlas solve`, `%atlas_solve`): None = the
+        condition's default. Fewer candidates than the default number of plans plan fewer."""
+        fields = dict(overrides)
+        if seed is not None:
+            fields["seed"] = seed
+        if k is not None:
+            fields["k"] = k
+            fields["n_plans"] = min(int(fields.get("n_plans", cls.n_plans)), k)
+        if max_tokens is not None:
+            fields["max_tokens"] = max_tokens
+        if selector:
+            fields["selector"] = selector
+        return cls.for_condition(condition or DEFAULT_CONDITION, **fields)
 
     def with_(self, **changes: Any) -> "PipelineConfig":
         return replace(self, **changes)
@@ -102,8 +107,13 @@ class PipelineConfig:
         d["repair_perspectives"] = list(self.repair_perspectives)
         return d
 
+    @staticmethod
+    def current_fields(d: dict[str, Any]) -> dict[str, Any]:
+        """A stored config dict without the fields this version no longer has (old traces, run.json)."""
+        return {k: v for k, v in d.items() if k not in _RETIRED}
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "PipelineConfig":
-        d = dict(d)
+        d = cls.current_fields(d)
         d["repair_perspectives"] = tuple(d.get("repair_perspectives", cls.repair_perspectives))
         return cls(**d)

@@ -5,9 +5,11 @@ and the event stream, and budgets are enforced in one place)."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator, Sequence
 
 from atlas_kernel.models.base import Completion, Model, Prompt, Sampling
+from atlas_kernel.pipeline.checks import TestVerdict, run_tests
 from atlas_kernel.pipeline.config import PipelineConfig
 from atlas_kernel.pipeline.events import Event
 from atlas_kernel.pipeline.state import Candidate, SolveState
@@ -112,19 +114,40 @@ class RunContext:
             self._record(phase, purpose, p, s, c)
         return outs
 
+    # -- candidates ------------------------------------------------------------------------
+    def add_candidate(self, phase: str, cand: Candidate) -> Candidate:
+        """A new candidate joins the state and the event stream."""
+        self.state.candidates.append(cand)
+        self.emit("candidate", phase, id=cand.id, origin=cand.origin, plan=cand.plan, tokens=cand.completion_tokens,
+                  code=cand.code)
+        return cand
+
     # -- sandbox ---------------------------------------------------------------------------
-    def run_tests(self, phase: str, candidate: Candidate, tests: Sequence[TestCase], suite: str) -> list[dict[str, Any]]:
-        from atlas_kernel.judging import run_tests
+    def run_tests(self, phase: str, candidate: Candidate, tests: Sequence[TestCase], suite: str) -> list[TestVerdict]:
         from atlas_kernel.sandbox import Limits
 
         if not tests:
             return []
         t0 = time.perf_counter()
-        verdicts = [v.to_dict() for v in run_tests(self.problem, candidate.code, tests, sandbox=self.sandbox,
-                                                    limits=Limits(timeout_s=self.config.test_timeout_s))]
-        passed = sum(1 for v in verdicts if v["verdict"] == "passed")
+        verdicts = run_tests(self.problem, candidate.code, tests, sandbox=self.sandbox,
+                             limits=Limits(timeout_s=self.config.test_timeout_s))
+        passed = sum(1 for v in verdicts if v.passed)
         self.trace.test_runs.append({"phase": phase, "candidate": candidate.id, "suite": suite, "passed": passed,
-                                     "total": len(verdicts), "verdicts": verdicts, "elapsed_s": time.perf_counter() - t0})
+                                     "total": len(verdicts), "verdicts": [v.to_dict() for v in verdicts],
+                                     "elapsed_s": time.perf_counter() - t0})
         self.emit("test_run", phase, candidate=candidate.id, suite=suite, passed=passed, total=len(verdicts),
-                  verdicts=[v["verdict"] for v in verdicts])
+                  verdicts=[v.verdict for v in verdicts])
         return verdicts
+
+    def verify_public(self, cands: Sequence[Candidate], phase: str = "verify") -> None:
+        """Public examples for every candidate not checked yet (in parallel: each run is a sandbox process)."""
+        todo = [c for c in cands if not c.public and self.problem.public_tests]
+        if not todo:
+            return
+        if len(todo) == 1:
+            todo[0].public = self.run_tests(phase, todo[0], self.problem.public_tests, "public")
+            return
+        with ThreadPoolExecutor(max_workers=min(len(todo), 8)) as pool:
+            results = list(pool.map(lambda c: self.run_tests(phase, c, self.problem.public_tests, "public"), todo))
+        for c, r in zip(todo, results):
+            c.public = r

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atlas_kernel.problems.types import Problem, TestCase
+
+if TYPE_CHECKING:
+    from atlas_kernel.pipeline.checks import TestVerdict
 
 
 @dataclass
@@ -19,13 +22,13 @@ class Candidate:
     mean_logprob: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     # filled by verification
-    public: list[dict[str, Any]] = field(default_factory=list)  # verdict dicts, one per public test
+    public: list["TestVerdict"] = field(default_factory=list)  # one per public test
     self_outputs: dict[int, str | None] = field(default_factory=dict)  # self-test index -> output (None = error)
     energy: float | None = None
 
     @property
     def public_passed(self) -> int:
-        return sum(1 for v in self.public if v["verdict"] == "passed")
+        return sum(1 for v in self.public if v.passed)
 
     @property
     def public_total(self) -> int:
@@ -33,17 +36,25 @@ class Candidate:
 
     @property
     def compiles(self) -> bool:
-        return not any(v["verdict"] == "compile_error" for v in self.public)
+        return not any(v.verdict == "compile_error" for v in self.public)
+
+    @property
+    def passes_public(self) -> bool:
+        """Checked on public examples and passed every one."""
+        return bool(self.public) and self.public_passed == self.public_total
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = asdict(self)  # verdicts become their dicts
         d["self_outputs"] = {str(k): v for k, v in self.self_outputs.items()}
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Candidate":
+        from atlas_kernel.pipeline.checks import verdict_from_dict
+
         d = dict(d)
         d["self_outputs"] = {int(k): v for k, v in d.get("self_outputs", {}).items()}
+        d["public"] = [verdict_from_dict(v) for v in d.get("public", [])]
         return cls(**d)
 
 

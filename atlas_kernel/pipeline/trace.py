@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from atlas_kernel.errors import AtlasError
+from atlas_kernel.pipeline.conditions import DEFAULT_SELECTOR
 from atlas_kernel.pipeline.events import Event
 
 TRACE_VERSION = 1
@@ -72,9 +73,9 @@ class Trace:
         """The recorded events, in order, without a model."""
         yield from self.events
 
-    def rescore(self, selector: str = "lexicographic") -> dict[str, Any]:
+    def rescore(self, selector: str = DEFAULT_SELECTOR) -> dict[str, Any]:
         """Selection re-run offline on the recorded candidates and self-tests."""
-        from atlas_kernel.pipeline.select import select
+        from atlas_kernel.pipeline.selectors import select
         from atlas_kernel.pipeline.state import Candidate, SelfTest, SolveState
         from atlas_kernel.problems.types import Problem
 

@@ -10,9 +10,15 @@ runs. The decision and the signals behind it go into the trace.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterator
 
+from atlas_kernel.pipeline.phase import BasePhase
 from atlas_kernel.problems.types import Problem
+
+if TYPE_CHECKING:
+    from atlas_kernel.pipeline.config import PipelineConfig
+    from atlas_kernel.pipeline.context import RunContext
+    from atlas_kernel.pipeline.events import Event
 
 _CODE_WORDS = re.compile(r"\b(function|program|input|output|print|return|array|list|string|integer|def|class|"
                          r"implement|write|code|stdin|stdout)\b", re.IGNORECASE)
@@ -53,3 +59,27 @@ def post_probe(probe_public_passed: int, probe_public_total: int, mean_logprob: 
         return "full", f"probe passed its examples but with low confidence (mean log-prob {mean_logprob:.2f})"
     return "fast", f"probe passed all {probe_public_total} public examples" + (
         f" with mean log-prob {mean_logprob:.2f}" if mean_logprob is not None else "")
+
+
+class Route(BasePhase):
+    """Before the probe: the path (one generation or the full pipeline) and the reasoning tier."""
+
+    name = "route"
+
+    def enabled(self, config: "PipelineConfig") -> bool:
+        return config.router
+
+    def run(self, ctx: "RunContext") -> Iterator["Event"]:
+        sig = pre_signals(ctx.problem)
+        coding = is_coding(sig)
+        tier = choose_tier(sig)
+        ctx.state.tier = tier
+        ctx.state.route = {"path": "full" if coding else "fast", "reason": "coding problem" if coding else "not a coding question",
+                           "tier": tier, "signals": sig}
+        ctx.emit("route", "route", **ctx.state.route)
+        if not coding:
+            ctx.state.stopped_early = "router: not a coding question, answered in one generation"
+        yield from ctx.flush()
+
+
+PHASE = Route()

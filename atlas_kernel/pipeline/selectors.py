@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+from atlas_kernel.pipeline.conditions import DEFAULT_SELECTOR
 from atlas_kernel.pipeline.state import Candidate, SolveState
 
 
@@ -46,7 +47,7 @@ def codet(state: SolveState) -> tuple[list[str], str]:
     kept = [i for i, t in enumerate(state.self_tests) if t.kept]
     groups: dict[tuple, list[Candidate]] = defaultdict(list)
     for c in state.candidates:
-        pub = tuple(v["verdict"] == "passed" for v in c.public)
+        pub = tuple(v.passed for v in c.public)
         slf = tuple(c.self_outputs.get(i) == state.self_tests[i].expected for i in kept)
         groups[pub + slf].append(c)
     scored = []
@@ -84,7 +85,7 @@ def mbr_exec(state: SolveState) -> tuple[list[str], str]:
 SELECTORS = {"lexicographic": lexicographic, "codet": codet, "mbr_exec": mbr_exec}
 
 
-def select(state: SolveState, selector: str = "lexicographic") -> tuple[list[str], str]:
+def select(state: SolveState, selector: str = DEFAULT_SELECTOR) -> tuple[list[str], str]:
     try:
         fn = SELECTORS[selector]
     except KeyError:

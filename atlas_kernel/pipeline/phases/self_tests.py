@@ -1,7 +1,7 @@
 """Self-generated tests: the model writes new test inputs; the candidates decide the answers.
 
 Inputs come from the model (parsed from its answer) and, when it gives fewer than asked for, from
-mutations of the public example inputs (`mutate.py`).
+mutations of the public example inputs (`self_test_mutations.py`).
 
 Rule (documented, used everywhere): every candidate runs on every generated input. An input is
 KEPT when at least max(2, ceil(m / 2)) of the m candidates that produced an output agree on it;
@@ -18,13 +18,20 @@ import json
 import math
 import re
 from collections import Counter
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator, Sequence
 
-from atlas_kernel.models.base import Sampling
-from atlas_kernel.pipeline.events import Event
+from atlas_kernel.models.base import Message, Sampling
 from atlas_kernel.pipeline.outputs import collect_outputs
+from atlas_kernel.pipeline.phase import BasePhase
+from atlas_kernel.pipeline.phases.self_test_mutations import mutated_inputs
 from atlas_kernel.pipeline.prompts import format_examples, task_text
-from atlas_kernel.pipeline.state import SelfTest
+from atlas_kernel.pipeline.state import Candidate, SelfTest
+from atlas_kernel.problems.types import Problem
+
+if TYPE_CHECKING:
+    from atlas_kernel.pipeline.config import PipelineConfig
+    from atlas_kernel.pipeline.context import RunContext
+    from atlas_kernel.pipeline.events import Event
 
 RULE = "kept when >= max(2, ceil(m/2)) of the m candidates with an output agree; the majority output is expected"
 MAX_INPUT_CHARS = 2000
@@ -44,7 +51,7 @@ def _call_to_json_args(call: str) -> str | None:
         return None
 
 
-def parse_inputs(problem, text: str) -> list[tuple[str, str | None]]:
+def parse_inputs(problem: Problem, text: str) -> list[tuple[str, str | None]]:
     """(input, model's claimed output or None) pairs from the model's answer."""
     found: list[tuple[str, str | None]] = []
     if problem.kind == "stdio":
@@ -73,7 +80,7 @@ def parse_inputs(problem, text: str) -> list[tuple[str, str | None]]:
     return found
 
 
-def prompt_for(problem, n: int) -> list[dict[str, str]]:
+def prompt_for(problem: Problem, n: int) -> list[Message]:
     ex = format_examples(problem)
     if problem.kind == "stdio":
         ask = (f"Write {n} new, different test inputs for a program that solves this problem, including edge cases. "
@@ -103,7 +110,7 @@ def decide(tests: list[SelfTest], outputs: list[list[str | None]]) -> None:
             t.kept, t.expected = False, None
 
 
-def run(ctx) -> Iterator[Event]:
+def _write_and_decide(ctx: "RunContext") -> Iterator["Event"]:
     state = ctx.state
     problem = ctx.problem
     n = ctx.config.n_self_test_inputs
@@ -123,8 +130,6 @@ def run(ctx) -> Iterator[Event]:
             break
     model_written = len(tests)
     # top up with mutations of the public inputs: they need no instruction-following at all
-    from atlas_kernel.pipeline.mutate import mutated_inputs
-
     for inp in mutated_inputs(problem, n - len(tests), seed=ctx.config.seed):
         if inp.strip() not in seen and inp.strip() not in public_inputs:
             seen.add(inp.strip())
@@ -138,7 +143,7 @@ def run(ctx) -> Iterator[Event]:
     yield from ctx.flush()
 
 
-def evaluate(ctx, candidates) -> None:
+def evaluate(ctx: "RunContext", candidates: Sequence[Candidate]) -> None:
     """Run candidates on all self-test inputs and re-apply the rule over every candidate so far."""
     state = ctx.state
     if not state.self_tests or not candidates:
@@ -155,3 +160,25 @@ def evaluate(ctx, candidates) -> None:
     for c in state.candidates:
         distinct.setdefault(" ".join(c.code.split()), c)
     decide(state.self_tests, [[c.self_outputs.get(i) for i in range(len(inputs))] for c in distinct.values()])
+
+
+class SelfTests(BasePhase):
+    name = "self_tests"
+    generative = True
+
+    def enabled(self, config: "PipelineConfig") -> bool:
+        return config.self_tests
+
+    def run(self, ctx: "RunContext") -> Iterator["Event"]:
+        if len({" ".join(c.code.split()) for c in ctx.state.candidates}) < 2:
+            ctx.emit("self_tests", "self_tests", generated=0, kept=0, rule=RULE, tests=[],
+                     note="fewer than two distinct candidates: no agreement possible")
+            yield from ctx.flush()
+            return
+        yield from _write_and_decide(ctx)
+
+    def summary(self, ctx: "RunContext") -> str:
+        return f"({len(ctx.state.kept_self_tests)}/{len(ctx.state.self_tests)} kept)"
+
+
+PHASE = SelfTests()

@@ -9,11 +9,18 @@ observations it gives are de-duplicated and topped up from a fixed list of algor
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from atlas_kernel.models.base import Sampling
-from atlas_kernel.pipeline.events import Event
-from atlas_kernel.pipeline.prompts import task_text
+from atlas_kernel.models.base import Message, Sampling
+from atlas_kernel.pipeline.extract import extract_code
+from atlas_kernel.pipeline.phase import BasePhase, candidates_summary
+from atlas_kernel.pipeline.prompts import chat_code_prompt, task_text
+from atlas_kernel.pipeline.state import Candidate
+
+if TYPE_CHECKING:
+    from atlas_kernel.pipeline.config import PipelineConfig
+    from atlas_kernel.pipeline.context import RunContext
+    from atlas_kernel.pipeline.events import Event
 
 FAMILIES = (
     "a direct loop over the input that builds the answer step by step",
@@ -36,7 +43,7 @@ def _lines(text: str) -> list[str]:
     return out
 
 
-def observations(ctx, n: int) -> tuple[list[str], str]:
+def observations(ctx: "RunContext", n: int) -> tuple[list[str], str]:
     """n distinct observations; the raw model text is returned for the trace."""
     prompt = [{"role": "user", "content": (
         f"{task_text(ctx.problem, with_examples=False)}\n\nDo not write code. List {n + 1} different observations "
@@ -58,13 +65,13 @@ def observations(ctx, n: int) -> tuple[list[str], str]:
     return obs[:n], c.text
 
 
-def plan_prompt(ctx, observation: str) -> list[dict[str, str]]:
+def plan_prompt(ctx: "RunContext", observation: str) -> list[Message]:
     return [{"role": "user", "content": (
         f"{task_text(ctx.problem, with_examples=False)}\n\nIdea: {observation}.\n\nUsing this idea, write a plan "
         "of 3 to 6 short numbered steps that solves the problem. Do not write code.")}]
 
 
-def plans_for(ctx, observations: list[str]) -> list[str]:
+def plans_for(ctx: "RunContext", observations: list[str]) -> list[str]:
     """One plan per observation, the prompts decoded together."""
     outs = ctx.generate_batch("plansearch", ["plan"] * len(observations), [plan_prompt(ctx, o) for o in observations],
                               [Sampling(temperature=0.0, max_tokens=ctx.config.plan_tokens)] * len(observations))
@@ -72,37 +79,44 @@ def plans_for(ctx, observations: list[str]) -> list[str]:
     return [c.text.split("```", 1)[0].strip() or o for o, c in zip(observations, outs)]
 
 
-def implement_prompt(ctx, plan: str) -> list[dict[str, str]]:
-    from atlas_kernel.pipeline.prompts import chat_code_prompt
-
+def implement_prompt(ctx: "RunContext", plan: str) -> list[Message]:
     return chat_code_prompt(ctx.problem, instruction=(
         f"Follow this plan:\n{plan}\n\nReturn the whole solution in one ```python code block."))
 
 
-def implement_all(ctx, plans: list[str]) -> list[tuple[str, int, float | None]]:
+def implement_all(ctx: "RunContext", plans: list[str]) -> list[tuple[str, int, float | None]]:
     outs = ctx.generate_batch("plansearch", ["implement plan"] * len(plans), [implement_prompt(ctx, p) for p in plans],
                               [Sampling(temperature=0.0, max_tokens=ctx.config.max_tokens, logprobs=True)] * len(plans))
     return [(c.text, c.completion_tokens, c.mean_logprob) for c in outs]
 
 
-def run(ctx) -> Iterator[Event]:
-    from atlas_kernel.pipeline.extract import extract_code
-    from atlas_kernel.pipeline.state import Candidate
+class PlanSearch(BasePhase):
+    name = "plansearch"
+    generative = True
 
-    n = ctx.config.n_plans
-    if n <= 0:
-        return
-    obs, raw = observations(ctx, n)
-    yield from ctx.flush()
-    if not obs or ctx.out_of_budget():
-        return
-    plans = plans_for(ctx, obs)
-    yield from ctx.flush()
-    if ctx.out_of_budget():
-        return
-    for o, plan, (text, tokens, lp) in zip(obs, plans, implement_all(ctx, plans)):
-        cand = Candidate(id=ctx.state.new_id("plan"), code=extract_code(ctx.problem, text), origin="plan",
-                         plan=f"{o}\n{plan}", completion_tokens=tokens, mean_logprob=lp)
-        ctx.state.candidates.append(cand)
-        ctx.emit("candidate", "plansearch", id=cand.id, origin="plan", plan=cand.plan, tokens=tokens, code=cand.code)
+    def enabled(self, config: "PipelineConfig") -> bool:
+        return config.plansearch and config.n_plans > 0
+
+    def run(self, ctx: "RunContext") -> Iterator["Event"]:
+        n = ctx.config.n_plans
+        if n <= 0:
+            return
+        obs, _raw = observations(ctx, n)
         yield from ctx.flush()
+        if not obs or ctx.out_of_budget():
+            return
+        plans = plans_for(ctx, obs)
+        yield from ctx.flush()
+        if ctx.out_of_budget():
+            return
+        for o, plan, (text, tokens, lp) in zip(obs, plans, implement_all(ctx, plans)):
+            ctx.add_candidate("plansearch", Candidate(id=ctx.state.new_id("plan"), code=extract_code(ctx.problem, text),
+                                                      origin="plan", plan=f"{o}\n{plan}", completion_tokens=tokens,
+                                                      mean_logprob=lp))
+            yield from ctx.flush()
+
+    def summary(self, ctx: "RunContext") -> str:
+        return candidates_summary(ctx)
+
+
+PHASE = PlanSearch()

@@ -12,20 +12,26 @@ but are different programs, find inputs on which they differ and decide on those
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from atlas_kernel.models.base import Sampling
-from atlas_kernel.pipeline.events import Event
 from atlas_kernel.pipeline.outputs import collect_outputs
+from atlas_kernel.pipeline.phase import BasePhase
+from atlas_kernel.pipeline.phases.self_tests import parse_inputs
 from atlas_kernel.pipeline.prompts import task_text
-from atlas_kernel.pipeline.selftests import parse_inputs
+from atlas_kernel.pipeline.state import Candidate, SolveState
+
+if TYPE_CHECKING:
+    from atlas_kernel.pipeline.config import PipelineConfig
+    from atlas_kernel.pipeline.context import RunContext
+    from atlas_kernel.pipeline.events import Event
 
 
-def _tied(state, a, b) -> bool:
+def _tied(state: SolveState, a: Candidate, b: Candidate) -> bool:
     return (a.public_passed, state.self_passed(a)) == (b.public_passed, state.self_passed(b))
 
 
-def _judge(ctx, inp: str, out_a: str | None, out_b: str | None) -> str | None:
+def _judge(ctx: "RunContext", inp: str, out_a: str | None, out_b: str | None) -> str | None:
     problem = ctx.problem
     show = (lambda s: "(error)" if s is None else s[:300])
     q = (f"{task_text(problem, with_examples=True)}\n\nFor this input:\n```\n{inp.strip()[:500]}\n```\n"
@@ -35,7 +41,7 @@ def _judge(ctx, inp: str, out_a: str | None, out_b: str | None) -> str | None:
     return m.group(1) if m else None
 
 
-def run(ctx) -> Iterator[Event]:
+def _separate_top_two(ctx: "RunContext") -> Iterator["Event"]:
     state = ctx.state
     if len(state.ranking) < 2:
         return
@@ -89,3 +95,17 @@ def run(ctx) -> Iterator[Event]:
     ctx.emit("sstar", "sstar", a=a.id, b=b.id, inputs=[x[0] for x in cases][:8],
              outputs=[[x[1], x[2]] for x in cases][:8], winner=winner, reason=reason)
     yield from ctx.flush()
+
+
+class SStar(BasePhase):
+    name = "sstar"
+    generative = True
+
+    def enabled(self, config: "PipelineConfig") -> bool:
+        return config.sstar
+
+    def run(self, ctx: "RunContext") -> Iterator["Event"]:
+        yield from _separate_top_two(ctx)
+
+
+PHASE = SStar()

@@ -10,12 +10,20 @@ their last paragraph, so the backend's prefix cache evaluates the shared part on
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from atlas_kernel.models.base import Sampling
-from atlas_kernel.pipeline.events import Event
+from atlas_kernel.pipeline.extract import extract_code
+from atlas_kernel.pipeline.phase import BasePhase, candidates_summary
+from atlas_kernel.pipeline.phases import lens, self_tests
 from atlas_kernel.pipeline.prompts import task_text
+from atlas_kernel.pipeline.selectors import select
 from atlas_kernel.pipeline.state import Candidate
+
+if TYPE_CHECKING:
+    from atlas_kernel.pipeline.config import PipelineConfig
+    from atlas_kernel.pipeline.context import RunContext
+    from atlas_kernel.pipeline.events import Event
 
 PERSPECTIVES = {
     "logic": "Check the logic line by line: which step computes the wrong value for this input?",
@@ -25,10 +33,10 @@ PERSPECTIVES = {
 }
 
 
-def failure_feedback(ctx, cand: Candidate) -> str | None:
+def failure_feedback(ctx: "RunContext", cand: Candidate) -> str | None:
     for v in cand.public:
-        if v["verdict"] != "passed":
-            return _describe(v.get("verdict"), v.get("input", ""), v.get("expected", ""), v.get("actual", ""), v.get("message", ""))
+        if not v.passed:
+            return _describe(v.verdict, v.input, v.expected, v.actual, v.message)
     for i, t in enumerate(ctx.state.self_tests):
         if t.kept and cand.self_outputs.get(i) != t.expected:
             got = cand.self_outputs.get(i)
@@ -45,17 +53,14 @@ def _describe(verdict: str, inp: Any, expected: Any, actual: Any, message: str) 
     return "\n".join(parts)
 
 
-def _needs_repair(ctx, cand: Candidate) -> bool:
+def _needs_repair(ctx: "RunContext", cand: Candidate) -> bool:
     if cand.public_total:
         return cand.public_passed < cand.public_total
     kept = ctx.state.kept_self_tests
     return bool(kept) and ctx.state.self_passed(cand) < len(kept)
 
 
-def run(ctx, verify) -> Iterator[Event]:
-    """verify(candidates) runs public tests + self-tests on new candidates (given by the pipeline)."""
-    from atlas_kernel.pipeline.extract import extract_code
-
+def _repair_rounds(ctx: "RunContext") -> Iterator["Event"]:
     state = ctx.state
     cfg = ctx.config
     for rnd in range(1, cfg.repair_rounds + 1):
@@ -89,20 +94,17 @@ def run(ctx, verify) -> Iterator[Event]:
                              plan=f"{name}: {c.text.split('```', 1)[0].strip()[:300]}", parent=best.id,
                              completion_tokens=c.completion_tokens, mean_logprob=c.mean_logprob,
                              meta={"round": rnd, "perspective": name})
-            state.candidates.append(cand)
+            ctx.add_candidate("repair", cand)
             new.append(cand)
-            ctx.emit("candidate", "repair", id=cand.id, origin="repair", plan=cand.plan, tokens=c.completion_tokens, code=cand.code)
             ctx.emit("repair", "repair", round=rnd, perspective=name, parent=best.id, candidate=cand.id)
             yield from ctx.flush()
-            verify([cand])
+            ctx.verify_public([cand])
             yield from ctx.flush()
             if cand.public_total and cand.public_passed == cand.public_total:
                 break
         if not new:
             return
         yield from verify_self(ctx, new)
-        from atlas_kernel.pipeline.select import select
-
         state.ranking, state.selection_reason = select(state, cfg.selector)
         if not _needs_repair(ctx, state.candidate(state.ranking[0])):
             ctx.emit("early_stop", "repair", reason=f"repair round {rnd} produced a candidate that passes its checks")
@@ -110,9 +112,27 @@ def run(ctx, verify) -> Iterator[Event]:
             return
 
 
-def verify_self(ctx, cands) -> Iterator[Event]:
-    from atlas_kernel.pipeline import selftests
-
+def verify_self(ctx: "RunContext", cands: Sequence[Candidate]) -> Iterator["Event"]:
     if ctx.config.self_tests and ctx.state.self_tests:
-        selftests.evaluate(ctx, cands)
+        self_tests.evaluate(ctx, cands)
     yield from ctx.flush()
+
+
+class Repair(BasePhase):
+    name = "repair"
+    generative = True
+
+    def enabled(self, config: "PipelineConfig") -> bool:
+        return config.repair
+
+    def run(self, ctx: "RunContext") -> Iterator["Event"]:
+        yield from _repair_rounds(ctx)
+        # repaired candidates need energies too, to be compared with the others on the same scale
+        if ctx.config.lens and any(c.energy is None for c in ctx.state.candidates) and ctx.energy_scorer is not None:
+            yield from lens.score_candidates(ctx)
+
+    def summary(self, ctx: "RunContext") -> str:
+        return candidates_summary(ctx)
+
+
+PHASE = Repair()

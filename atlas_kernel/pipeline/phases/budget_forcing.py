@@ -11,10 +11,13 @@ it (an HTTP server) gets one plain call that asks for reasoning first, and the t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atlas_kernel.models.base import Message, Sampling
 from atlas_kernel.pipeline.config import BudgetTier
+
+if TYPE_CHECKING:
+    from atlas_kernel.pipeline.context import RunContext
 
 CONTINUE_CUE = "Wait,"
 MAX_EXTENSIONS = 2
@@ -36,7 +39,7 @@ def is_thinking_model(model: Any) -> bool:
     return "<think>" in tmpl
 
 
-def forced_generate(ctx: Any, phase: str, purpose: str, messages: list[Message], tier: BudgetTier,
+def forced_generate(ctx: "RunContext", phase: str, purpose: str, messages: list[Message], tier: BudgetTier,
                     sampling: Sampling) -> ForcedAnswer:
     model = ctx.model
     if tier.think_tokens <= 0:

@@ -1,0 +1,123 @@
+"""DivSampling: vary role, instruction style and temperature across candidates.
+
+The table below is the whole perturbation space. Candidate i of a run takes row
+`(seed + i) mod len(TABLE)` (deterministic from the seed), so a rerun with the same seed asks
+the same questions. Temperatures stay low: with models of this size, samples above ~0.5 are
+mostly broken (measured: pass@1 at T=0.8 was a third of greedy for SmolLM2-135M on HumanEval),
+so variety comes from the prompt more than from the sampler.
+
+Every row without a reasoning budget decodes in ONE batch (rows sharing a prompt share its
+prefill); with budget forcing on, every third row gets the tier's reasoning budget
+(`budget_forcing.py`) and runs on its own. A raw-completion (base) model cannot follow roles or
+instructions, so it gets the single-shot prompt with the sampler varied instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterator
+
+from atlas_kernel.models.base import Sampling
+from atlas_kernel.pipeline.config import TIERS
+from atlas_kernel.pipeline.extract import completion_stops, extract_code
+from atlas_kernel.pipeline.phase import BasePhase, candidates_summary
+from atlas_kernel.pipeline.phases import budget_forcing
+from atlas_kernel.pipeline.prompts import chat_code_prompt, code_prompt
+from atlas_kernel.pipeline.state import Candidate
+
+if TYPE_CHECKING:
+    from atlas_kernel.pipeline.config import PipelineConfig
+    from atlas_kernel.pipeline.context import RunContext
+    from atlas_kernel.pipeline.events import Event
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    name: str
+    system: str | None
+    instruction: str
+    temperature: float
+
+
+TABLE: tuple[Perturbation, ...] = (
+    Perturbation("plain", None, "Return the whole solution in one ```python code block.", 0.0),
+    Perturbation("expert", "You are an expert Python programmer who writes correct, simple code.",
+                 "Return the whole solution in one ```python code block.", 0.2),
+    Perturbation("careful", "You are a careful programmer. You check edge cases such as empty inputs.",
+                 "Handle every edge case. Return the whole solution in one ```python code block.", 0.3),
+    Perturbation("stepwise", None,
+                 "First think about the steps in a short list, then write the whole solution in one ```python code block.", 0.3),
+    Perturbation("simple", "You write the shortest correct Python code.",
+                 "Use a simple loop. Return the whole solution in one ```python code block.", 0.4),
+    Perturbation("teacher", "You are a patient teacher of Python.",
+                 "Write a clear solution in one ```python code block.", 0.5),
+)
+
+
+def perturbations(n: int, seed: int) -> list[Perturbation]:
+    return [TABLE[(seed + i) % len(TABLE)] for i in range(n)]
+
+
+def _add(ctx: "RunContext", code: str, tokens: int, lp: float | None, plan: str, meta: dict[str, Any] | None = None) -> None:
+    ctx.add_candidate("divsampling", Candidate(id=ctx.state.new_id("div"), code=code, origin="div", plan=plan,
+                                               completion_tokens=tokens, mean_logprob=lp, meta=meta or {}))
+
+
+class DivSampling(BasePhase):
+    name = "divsampling"
+    generative = True
+
+    def enabled(self, config: "PipelineConfig") -> bool:
+        return config.divsampling and config.k - config.n_plans > 0
+
+    def run(self, ctx: "RunContext") -> Iterator["Event"]:
+        cfg = ctx.config
+        n = cfg.k - (cfg.n_plans if cfg.plansearch else 0)
+        if n <= 0:
+            return
+        rows = perturbations(n, cfg.seed)
+        if ctx.style == "completion":
+            yield from self._vary_sampler(ctx, rows)
+            return
+        tier = TIERS[ctx.state.tier]
+        plain = [(i, p) for i, p in enumerate(rows) if not (cfg.budget_forcing and i % 3 == 2 and tier.think_tokens > 0)]
+        forced = [(i, p) for i, p in enumerate(rows) if (i, p) not in plain]
+        if plain and not ctx.out_of_budget():
+            prompts = [chat_code_prompt(ctx.problem, system=p.system, instruction=p.instruction) for _, p in plain]
+            samplings = [Sampling(temperature=p.temperature, top_p=0.95 if p.temperature > 0 else 1.0,
+                                  max_tokens=cfg.max_tokens, seed=cfg.seed * 1000 + i, logprobs=True) for i, p in plain]
+            outs = ctx.generate_batch("divsampling", [p.name for _, p in plain], prompts, samplings)
+            for (i, p), c in zip(plain, outs):
+                _add(ctx, extract_code(ctx.problem, c.text), c.completion_tokens, c.mean_logprob, f"{p.name}, T={p.temperature}")
+            yield from ctx.flush()
+        for i, p in forced:
+            if ctx.out_of_budget():
+                break
+            msgs = chat_code_prompt(ctx.problem, system=p.system, instruction=p.instruction)
+            fa = budget_forcing.forced_generate(ctx, "divsampling", f"{p.name} (budget {tier.name})", msgs, tier,
+                                                Sampling(temperature=p.temperature, max_tokens=cfg.max_tokens,
+                                                         seed=cfg.seed * 1000 + i))
+            _add(ctx, extract_code(ctx.problem, fa.text), fa.think_tokens + fa.code_tokens, None,
+                 f"{p.name}, reasoning {fa.think_tokens} tokens ({fa.mode}, {fa.extensions} extensions, "
+                 f"{'capped' if fa.capped else 'uncapped'})",
+                 meta={"budget": {"tier": tier.name, "think_tokens": fa.think_tokens, "extensions": fa.extensions,
+                                  "capped": fa.capped, "mode": fa.mode}})
+            yield from ctx.flush()
+
+    @staticmethod
+    def _vary_sampler(ctx: "RunContext", rows: list[Perturbation]) -> Iterator["Event"]:
+        cp = code_prompt(ctx.problem, "completion")
+        samplings = [Sampling(temperature=max(0.2, p.temperature), top_p=0.95, max_tokens=ctx.config.max_tokens,
+                              seed=ctx.config.seed * 1000 + i, logprobs=True, stop=completion_stops(ctx.problem))
+                     for i, p in enumerate(rows)]
+        outs = ctx.generate_many("divsampling", "diverse samples", cp.prompt, samplings)
+        for p, c in zip(rows, outs):
+            _add(ctx, extract_code(ctx.problem, c.text, completion_of=cp.completion_of), c.completion_tokens,
+                 c.mean_logprob, f"temperature {p.temperature}")
+        yield from ctx.flush()
+
+    def summary(self, ctx: "RunContext") -> str:
+        return candidates_summary(ctx)
+
+
+PHASE = DivSampling()
