@@ -193,7 +193,7 @@ def _error_line(msg: str) -> None:
 class AtlasMagics(Magics):
     """`%atlas_solve` and `%%atlas_solve`. Options given on the line override these traits."""
 
-    model = Unicode("", help="model spec: smollm2 (default), gemma, a .gguf path, an http(s) URL, "
+    model = Unicode("", help="model spec: qwen-coder-0.5b (default), qwen-coder-1.5b, smollm2, gemma, a .gguf path, an http(s) URL, "
                              "or a name given to atlas_kernel.session.register_model").tag(config=True)
     condition = CaselessStrEnum(list(CONDITIONS), default_value=DEFAULT_CONDITION, help=conditions_help()).tag(config=True)
     k = Int(None, allow_none=True, help="candidates from Phase 1 (None: the condition's default)").tag(config=True)

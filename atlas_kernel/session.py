@@ -18,7 +18,7 @@ _models: dict[str, Any] = {}
 
 
 def _key(spec: str | None) -> str:
-    # same default resolution as models.registry, so "" / None / "smollm2" share one instance
+    # same default resolution as models.registry, so "" / None / the default's name share one instance
     from atlas_kernel.models.registry import DEFAULT_MODEL
 
     return spec or os.environ.get("ATLAS_MODEL") or DEFAULT_MODEL

@@ -1,6 +1,6 @@
 """Executors on the same few tasks: local worker processes 1 -> 2 (scaling) and Ray vs local (overhead).
 
-    nice -n 10 .venv/bin/python benchmark/bench_executors.py [--tasks 8] [--model smollm2] [--no-ray]
+    nice -n 10 .venv/bin/python benchmark/bench_executors.py [--tasks 8] [--model qwen-coder-0.5b] [--no-ray]
 
 Condition A (single shot) with the embedded model on the first N HumanEval tasks, one llama.cpp
 thread per worker (so "2 workers" means 2 cores, not 2 x all cores). For each configuration:
@@ -51,7 +51,7 @@ def measure(label: str, executor: str, workers: int, n_tasks: int, model: str, r
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tasks", type=int, default=8)
-    ap.add_argument("--model", default="smollm2")
+    ap.add_argument("--model", default="qwen-coder-0.5b")
     ap.add_argument("--no-ray", action="store_true")
     args = ap.parse_args()
     report: dict = {"suite": "humaneval", "condition": "A", "model": args.model, "cpus": os.cpu_count(), "runs": {},

@@ -1,7 +1,7 @@
 """Ranking quality of the Lens C(x), leave-problems-out, against the baselines the pipeline would
 otherwise use; the G(x) decision; and the shipped Lens.
 
-    .venv/bin/python benchmark/bench_lens.py [--model smollm2] [--folds 5] [--ship]
+    .venv/bin/python benchmark/bench_lens.py [--model qwen-coder-0.5b] [--folds 5] [--ship]
 
 Reads benchmark/results/lens/<model>.npz (made by benchmark/gen_lens_data.py). Every score is
 out-of-fold: k-fold over PROBLEMS, so no problem is ever in the training and the test part of
@@ -154,7 +154,7 @@ def online_section(data: LensData, ties: np.ndarray, base: TrainConfig, folds: i
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="smollm2")
+    ap.add_argument("--model", default="qwen-coder-0.5b")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seeds", type=int, default=3, help="fold assignments averaged over this many seeds")
     ap.add_argument("--ship", action="store_true")

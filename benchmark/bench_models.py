@@ -1,7 +1,7 @@
 """Model speed: generation and embedding tokens/s of the bundled models, raw llama-cpp-python vs
 our `Model`, and k candidates decoded together in one batch vs k sequential generations.
 
-    .venv/bin/python benchmark/bench_models.py [--models smollm2,gemma] [--tokens 128] [--repeats 3]
+    .venv/bin/python benchmark/bench_models.py [--models qwen-coder-0.5b,qwen-coder-1.5b,smollm2,gemma] [--tokens 128] [--repeats 3]
 
 Writes benchmark/results/models.json. Every ratio compares two measurements of the same run.
 """
@@ -125,7 +125,7 @@ def bench_model(name: str, tokens: int, repeats: int, ks: list[int]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", default="smollm2,gemma")
+    ap.add_argument("--models", default="qwen-coder-0.5b,qwen-coder-1.5b")
     ap.add_argument("--tokens", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--ks", default="1,3,8")

@@ -2,7 +2,7 @@
 wall time per task, paired differences against single shot (A) with bootstrap confidence
 intervals, probe early stops and repair rescues.
 
-    .venv/bin/python benchmark/bench_pipeline.py [--conditions A,B,D,E] [--every 4] [--model smollm2]
+    .venv/bin/python benchmark/bench_pipeline.py [--conditions A,B,D,E] [--every 4] [--model qwen-coder-0.5b]
                                                  [--time-budget 300]
 
 This is `atlas bench --suite humaneval --every 4 --ablation ... --resume` (the product's own
@@ -42,7 +42,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--conditions", default="A,B,D,E")
     ap.add_argument("--every", type=int, default=4)
-    ap.add_argument("--model", default="smollm2")
+    ap.add_argument("--model", default="qwen-coder-0.5b")
     ap.add_argument("--time-budget", type=float, default=300.0, help="seconds per task (the pipeline default)")
     args = ap.parse_args()
     out = RESULTS / "pipeline" / f"{args.model}_every{args.every}"

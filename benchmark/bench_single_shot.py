@@ -1,7 +1,7 @@
 """Single-shot HumanEval pass@1 (greedy) of the bundled models: the baseline every later phase
 is measured against.
 
-    .venv/bin/python benchmark/bench_single_shot.py [--models smollm2,gemma] [--every 1] [--max-tokens 512]
+    .venv/bin/python benchmark/bench_single_shot.py [--models qwen-coder-0.5b,qwen-coder-1.5b,smollm2,gemma] [--every 1] [--max-tokens 512]
 
 Each model is prompted in the style it is measured best with (SmolLM2: chat; Gemma base: raw
 completion). The solver sees the Problem only; hidden tests grade the final program once.
@@ -67,7 +67,7 @@ def run_model(name: str, tasks, max_tokens: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--models", default="smollm2,gemma")
+    ap.add_argument("--models", default="qwen-coder-0.5b")
     ap.add_argument("--every", type=int, default=1, help="every N-th task (1 = all 164)")
     ap.add_argument("--max-tokens", type=int, default=512)
     args = ap.parse_args()

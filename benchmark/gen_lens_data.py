@@ -1,7 +1,7 @@
 """Lens training data: the pipeline's own Phase 1 candidates for many problems, embedded by the
 generating model and labelled offline by the hidden tests.
 
-    .venv/bin/python benchmark/gen_lens_data.py [--model smollm2] [--k 6] [--n-plans 2]
+    .venv/bin/python benchmark/gen_lens_data.py [--model qwen-coder-0.5b] [--k 6] [--n-plans 2]
                                                 [--exclude-every 4] [--limit N] [--max-minutes M]
                                                 [--easy-first]
 
@@ -117,7 +117,7 @@ def build(model_name: str, rows_path: Path, cfg: PipelineConfig, task_ids: list[
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="smollm2")
+    ap.add_argument("--model", default="qwen-coder-0.5b")
     ap.add_argument("--k", type=int, default=6)
     ap.add_argument("--n-plans", type=int, default=2)
     ap.add_argument("--exclude-every", type=int, default=4, help="leave out every N-th task (0 = keep all)")

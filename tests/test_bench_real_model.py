@@ -13,9 +13,9 @@ pytestmark = pytest.mark.real_model
 
 
 @pytest.mark.timeout(300)
-def test_condition_a_on_three_humaneval_tasks_with_smollm2(tmp_path, smollm2_path):
+def test_condition_a_on_three_humaneval_tasks_with_the_default_model(tmp_path, default_model_path):
     out = tmp_path / "he"
-    run = run_benchmark("humaneval", condition="A", model="smollm2", limit=3, out=out, workers=1, threads=1,
+    run = run_benchmark("humaneval", condition="A", model="qwen-coder-0.5b", limit=3, out=out, workers=1, threads=1,
                         progress="none")  # one thread: llama.cpp spin-waits badly on a busy machine
     assert [r["task_id"] for r in run.rows] == ["HumanEval/0", "HumanEval/1", "HumanEval/2"]
     for r in run.rows:
@@ -25,10 +25,10 @@ def test_condition_a_on_three_humaneval_tasks_with_smollm2(tmp_path, smollm2_pat
         assert r["tokens"] > 0 and r["phase_s"]["probe"] > 0 and r["solved_by"] == "probe"
         assert (out / r["trace"]).exists()
     meta = json.loads((out / "run.json").read_text())
-    assert meta["model"]["sha256"] == file_sha256(smollm2_path) and meta["model"]["kind"] == "gguf"
+    assert meta["model"]["sha256"] == file_sha256(default_model_path) and meta["model"]["kind"] == "gguf"
     assert run.summary["metric"] == "pass@1" and 0 <= run.summary["solved"] <= 3
     # resuming a finished run loads no model and repeats nothing
-    again = run_benchmark("humaneval", condition="A", model="smollm2", limit=3, out=out, resume=True, progress="none")
+    again = run_benchmark("humaneval", condition="A", model="qwen-coder-0.5b", limit=3, out=out, resume=True, progress="none")
     assert [r["task_id"] for r in again.rows] == [r["task_id"] for r in run.rows]
     assert len((out / "results.jsonl").read_text().splitlines()) == 3
 

@@ -18,29 +18,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
 
-# Contracts broken on this branch only by work other helpers are doing at the same time (issue 13).
-# strict: once that work lands the contract holds, the xfail turns into a failure, and the entry goes.
-PENDING = {
-    "layers": "problems.types -> grading (Task.grader), pipeline -> grading.verify, sandbox.execution -> problems: "
-              "the judging package move",
-    "pipeline-never-grades": "pipeline -> grading.verify and pipeline -> problems.types -> grading: the judging move",
-    "no-cycles": "problems <-> grading (judging move); models.registry <-> llama_cpp_backend (check_gguf)",
-    "judging-beside-models-and-lens": "atlas_kernel.judging does not exist yet",
-    "judging-beside-lens": "atlas_kernel.judging does not exist yet",
-}
-
 # every package below the front ends (none may import the widgets)
 BELOW_FRONT_ENDS = ("bench", "pipeline", "grading", "judging", "models", "lens", "sandbox", "problems", "errors")
 FRONT_ENDS = ("atlas_kernel.cli", "atlas_kernel.magic", "atlas_kernel.magic_args", "atlas_kernel.widgets")
 LAZY_PACKAGES = ("atlas_kernel", "atlas_kernel.lens", "atlas_kernel.bench", "atlas_kernel.sandbox", "atlas_kernel.widgets")
 
 
-def _contract_param(c: dict) -> object:
-    marks = [pytest.mark.xfail(strict=True, reason="pending: " + PENDING[c["id"]])] if c["id"] in PENDING else []
-    return pytest.param(c["id"], id=c["id"], marks=marks)
-
-
-@pytest.mark.parametrize("contract", [_contract_param(c) for c in CONTRACTS])
+@pytest.mark.parametrize("contract", [c["id"] for c in CONTRACTS])
 def test_import_contract_is_kept(contract: str) -> None:
     pytest.importorskip("importlinter")
     lint = Path(sys.executable).with_name("lint-imports")

@@ -174,13 +174,13 @@ def test_in_a_kernel_progress_is_a_live_widget_that_stays_open(shell, model, mon
 
 
 @pytest.mark.real_model
-def test_magic_with_the_real_embedded_model(shell, smollm2, capsys):
-    session.register_model("smollm2", smollm2)  # the session fixture's instance: no second load
+def test_magic_with_the_real_default_model(shell, default_model, capsys):
+    session.register_model("qwen-coder-0.5b", default_model)  # the session fixture's instance: no second load
     try:
-        res = shell.run_line_magic("atlas_solve", "example:sum_of_list --condition A --max-tokens 48")
+        res = shell.run_line_magic("atlas_solve", "example:sum_of_list --model qwen-coder-0.5b --condition A --max-tokens 48")
     finally:
-        session._models.pop("smollm2", None)
+        session._models.pop("qwen-coder-0.5b", None)
     assert res is not None and res.solution is not None
-    assert res.summary()["model"] == "smollm2" and 0 < res.summary()["tokens"] <= 48
+    assert res.summary()["model"] == "qwen-coder-0.5b" and 0 < res.summary()["tokens"] <= 48
     assert len(res.verdicts) == 2 and all(v.verdict for v in res.verdicts)
     assert "[final]" in capsys.readouterr().out

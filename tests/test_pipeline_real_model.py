@@ -1,4 +1,4 @@
-"""The pipeline with the real embedded model and the real sandbox, on small budgets."""
+"""The pipeline with the real default model (Qwen2.5-Coder-0.5B-Instruct) and the real sandbox, on small budgets."""
 
 import re
 
@@ -27,12 +27,12 @@ def _hidden_fragments(task):
     return frags
 
 
-def test_full_pipeline_never_puts_hidden_tests_in_any_prompt(smollm2):
+def test_full_pipeline_never_puts_hidden_tests_in_any_prompt(default_model):
     task = load_task("humaneval", "HumanEval/0")
     fragments = _hidden_fragments(task)
     assert len(fragments) >= 3  # the check has inputs that are not docstring examples
     cfg = PipelineConfig.for_condition("E", **SMALL)
-    run = Pipeline(smollm2, cfg, style="chat").start(task.problem)
+    run = Pipeline(default_model, cfg, style="chat").start(task.problem)
     phases = {e.phase for e in run if e.kind == "phase_started"}
     assert {"probe", "verify", "final"} <= phases
     prompts = "\n".join(run.trace.prompts())
@@ -45,10 +45,10 @@ def test_full_pipeline_never_puts_hidden_tests_in_any_prompt(smollm2):
     assert grader_for(task).grade(sol.code).summary in {"passed", "wrong_answer", "runtime_error", "timeout", "compile_error"}
 
 
-def test_condition_e_on_a_stdio_problem_records_a_complete_trace(smollm2, tmp_path):
+def test_condition_e_on_a_stdio_problem_records_a_complete_trace(default_model, tmp_path):
     problem = load_problem("example:sum_of_list")
     cfg = PipelineConfig.for_condition("E", **SMALL)
-    sol = Pipeline(smollm2, cfg, style=prompt_style("smollm2")).run(problem)
+    sol = Pipeline(default_model, cfg, style=prompt_style(None)).run(problem)
     tr = sol.trace
     assert tr.llm_calls and all(c["completion_tokens"] >= 0 for c in tr.llm_calls)
     assert sum(c["completion_tokens"] for c in tr.llm_calls) == sol.tokens

@@ -83,7 +83,10 @@ def _slug(text: str) -> str:
 def default_out(suite: str, label: str, model: Any) -> Path:
     name, _, arg = suite.partition(":")
     model_name = model if isinstance(model, str) or model is None else getattr(model, "name", "model")
-    model_name = model_name or os.environ.get("ATLAS_MODEL") or "smollm2"
+    if not model_name:
+        from atlas_kernel.models.bundled import DEFAULT_MODEL
+
+        model_name = os.environ.get("ATLAS_MODEL") or DEFAULT_MODEL
     return Path("atlas_runs") / _slug(f"{name}-{Path(arg).stem if arg else ''}-{label}-{Path(str(model_name)).stem}".replace("--", "-"))
 
 

@@ -98,7 +98,7 @@ def register(subparsers: Any) -> None:
     what.add_argument("--samples", type=int, default=None, metavar="N",
                       help="plain sampling: N samples per task, each graded; reports unbiased pass@k for k <= N")
     what.add_argument("--temperature", type=float, default=None, help="sampling temperature for --samples (default 0.8)")
-    what.add_argument("--model", default=None, help="smollm2 (default), gemma, a .gguf path, or an http(s):// server URL")
+    what.add_argument("--model", default=None, help="qwen-coder-0.5b (default), qwen-coder-1.5b, smollm2, gemma, a .gguf path, or an http(s):// server URL")
     what.add_argument("--seed", type=int, default=0, help="the seed every condition uses (default 0)")
     what.add_argument("--online-lens", action="store_true",
                       help="recalibrate the Lens after each task from its public-example outcomes (conditions C, E)")

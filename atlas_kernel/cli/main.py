@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("problem", nargs="?", help="a .md/.txt statement, a .json problem, example:NAME, or statement text")
     s.add_argument("--suite", help="take the problem from a suite: humaneval, lcb:FILE, jsonl:FILE")
     s.add_argument("--task", help="task id within --suite")
-    s.add_argument("--model", default=None, help="smollm2 (default), gemma, a .gguf path, or an http(s):// server URL")
+    s.add_argument("--model", default=None, help="qwen-coder-0.5b (default), qwen-coder-1.5b, smollm2, gemma, a .gguf path, or an http(s):// server URL")
     s.add_argument("--condition", type=str.upper, choices=CONDITIONS, default=None,
                    help=f"{conditions_help()} (default {DEFAULT_CONDITION})")
     s.add_argument("--max-tokens", type=int, default=None, help="tokens per code generation")
