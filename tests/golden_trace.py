@@ -60,13 +60,17 @@ def normalise_trace(trace: dict[str, Any]) -> dict[str, Any]:
     return trace
 
 
+_REPO = str(Path(__file__).resolve().parents[1])
+
+
 def normalise(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: normalise(v) for k, v in obj.items() if k not in _VOLATILE_KEYS}
     if isinstance(obj, list):
         return [normalise(v) for v in obj]
     if isinstance(obj, str):
-        return _PIDS.sub("pid N", _PATHS.sub("<tmp>", obj))
+        # the checkout's own location varies (clones, worktrees, CI)
+        return _PIDS.sub("pid N", _PATHS.sub("<tmp>", obj.replace(_REPO, "<repo>")))
     return obj
 
 
