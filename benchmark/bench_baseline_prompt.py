@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
 
 from atlas_kernel import load_model, load_suite
+from atlas_kernel.bench import append_result, read_results
 from atlas_kernel.grading import grader_for
 from atlas_kernel.models.base import Sampling
 from atlas_kernel.pipeline.extract import extract_code
@@ -55,30 +55,22 @@ def generate(model, variant: str, problem, max_tokens: int) -> tuple[str, object
 
 def run_variant(model, model_name: str, variant: str, tasks, max_tokens: int) -> dict:
     rows_path = RESULTS / f"baseline_prompt_{model_name}_{variant}.jsonl"
-    done: dict[str, dict] = {}
-    if rows_path.exists():
-        for line in rows_path.read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                done[row["task_id"]] = row
-    with rows_path.open("a", encoding="utf-8") as fh:
-        for i, task in enumerate(tasks, 1):
-            if task.id in done:
-                continue
-            t0 = time.perf_counter()
-            text, c = generate(model, variant, task.problem, max_tokens)
-            gen_s = time.perf_counter() - t0
-            code = extract_code(task.problem, text)
-            grade = grader_for(task).grade(code)
-            row = {"task_id": task.id, "passed": grade.passed, "summary": grade.summary,
-                   "completion_tokens": c.completion_tokens, "truncated": c.completion_tokens >= max_tokens,
-                   "generate_s": gen_s, "code": code}
-            fh.write(json.dumps(row) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-            done[task.id] = row
-            print(f"[{variant}] {i}/{len(tasks)} {task.id}: {grade.summary}  "
-                  f"({sum(r['passed'] for r in done.values())}/{len(done)})", flush=True)
+    done = read_results(rows_path)
+    for i, task in enumerate(tasks, 1):
+        if task.id in done:
+            continue
+        t0 = time.perf_counter()
+        text, c = generate(model, variant, task.problem, max_tokens)
+        gen_s = time.perf_counter() - t0
+        code = extract_code(task.problem, text)
+        grade = grader_for(task).grade(code)
+        row = {"task_id": task.id, "passed": grade.passed, "summary": grade.summary,
+               "completion_tokens": c.completion_tokens, "truncated": c.completion_tokens >= max_tokens,
+               "generate_s": gen_s, "code": code}
+        append_result(rows_path, row)
+        done[task.id] = row
+        print(f"[{variant}] {i}/{len(tasks)} {task.id}: {grade.summary}  "
+              f"({sum(r['passed'] for r in done.values())}/{len(done)})", flush=True)
     rows = [done[t.id] for t in tasks]
     return {"variant": variant, "tasks": len(rows), "solved": sum(r["passed"] for r in rows),
             "truncated": sum(r["truncated"] for r in rows),

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
 
+from atlas_kernel.bench import append_result, read_results
 from atlas_kernel.grading import grader_for
 from atlas_kernel.models.registry import load_model, prompt_style
 from atlas_kernel.pipeline.config import PipelineConfig
@@ -29,32 +29,24 @@ RESULTS = Path(__file__).parent / "results"
 
 def run_model(name: str, tasks, max_tokens: int) -> dict:
     rows_path = RESULTS / f"single_shot_{name}.jsonl"
-    done = {}
-    if rows_path.exists():
-        for line in rows_path.read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                done[row["task_id"]] = row
+    done = read_results(rows_path)
     model = load_model(name)
     style = prompt_style(name, model)
     pipe = Pipeline(model, PipelineConfig.for_condition("A", max_tokens=max_tokens), style=style)  # the single shot
     t_start = time.perf_counter()
-    with rows_path.open("a", encoding="utf-8") as fh:
-        for i, task in enumerate(tasks, 1):
-            if task.id in done:
-                continue
-            res = pipe.run(task.problem)
-            grade = grader_for(task).grade(res.code)
-            row = {"task_id": task.id, "passed": grade.passed, "summary": grade.summary,
-                   "public_passed": res.public_passed, "public_total": res.public_total,
-                   "completion_tokens": res.tokens, "generate_s": res.trace.llm_calls[0]["elapsed_s"],
-                   "code": res.code}
-            fh.write(json.dumps(row) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-            done[task.id] = row
-            print(f"[{name}] {i}/{len(tasks)} {task.id}: {grade.summary}  (solved so far "
-                  f"{sum(r['passed'] for r in done.values())}/{len(done)})", flush=True)
+    for i, task in enumerate(tasks, 1):
+        if task.id in done:
+            continue
+        res = pipe.run(task.problem)
+        grade = grader_for(task).grade(res.code)
+        row = {"task_id": task.id, "passed": grade.passed, "summary": grade.summary,
+               "public_passed": res.public_passed, "public_total": res.public_total,
+               "completion_tokens": res.tokens, "generate_s": res.trace.llm_calls[0]["elapsed_s"],
+               "code": res.code}
+        append_result(rows_path, row)
+        done[task.id] = row
+        print(f"[{name}] {i}/{len(tasks)} {task.id}: {grade.summary}  (solved so far "
+              f"{sum(r['passed'] for r in done.values())}/{len(done)})", flush=True)
     rows = [done[t.id] for t in tasks]
     solved = sum(r["passed"] for r in rows)
     return {"model": name, "prompt_style": style, "tasks": len(rows), "solved": solved, "pass_at_1": solved / len(rows),
