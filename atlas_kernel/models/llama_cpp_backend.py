@@ -216,8 +216,9 @@ class LlamaCppModel:
             self._bctx.close()
             self._bctx = None
         params = lc.llama_context_default_params()
-        # grow geometrically so a run with slowly rising needs does not rebuild every call
-        params.n_ctx = max(n_ctx, min(2 * old_ctx, 4 * self.n_ctx))
+        # grow geometrically so a run with slowly rising needs does not rebuild every call, and
+        # start at the model's n_ctx: a rebuild loses the prompt prefix kept between calls
+        params.n_ctx = max(n_ctx, self.n_ctx, min(2 * old_ctx, 4 * self.n_ctx))
         params.n_seq_max = max(n_seqs, self._bctx_seqs)
         # one decode carries a token per sequence plus its drafts
         params.n_batch = max(512, n_batch, params.n_seq_max, self._bctx_batch)
