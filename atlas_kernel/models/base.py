@@ -14,6 +14,8 @@ from typing import Any, Protocol, Sequence, Union, runtime_checkable
 
 import numpy as np
 
+DRAFT_MODES = ("none", "prompt_lookup", "draft_model")
+
 Message = dict[str, str]
 Prompt = Union[str, Sequence[Message]]
 
@@ -27,6 +29,12 @@ class Sampling:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     logprobs: bool = False  # return the log-probability of each generated token
+    # Speculative decoding (llama.cpp backend; others ignore it). Greedy output is unchanged
+    # token for token; sampled output keeps the target distribution. "prompt_lookup" drafts by
+    # n-gram lookup in the prompt and output so far; "draft_model" asks the backend's draft model.
+    draft: str = "none"  # "none" | "prompt_lookup" | "draft_model"
+    draft_max: int = 8  # most tokens drafted per step
+    draft_ngram: int = 3  # prompt lookup: tokens that must match before a draft is proposed
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -35,6 +43,10 @@ class Sampling:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.max_tokens < 1:
             raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens}")
+        if self.draft not in DRAFT_MODES:
+            raise ValueError(f"draft must be one of {', '.join(DRAFT_MODES)}, got {self.draft!r}")
+        if self.draft_max < 1 or self.draft_ngram < 1:
+            raise ValueError(f"draft_max and draft_ngram must be >= 1, got {self.draft_max} and {self.draft_ngram}")
         object.__setattr__(self, "stop", tuple(self.stop))
 
     def with_(self, **changes: Any) -> "Sampling":
@@ -51,7 +63,24 @@ class Completion:
     token_logprobs: list[float] | None = None
     # prompt tokens that were not evaluated again (prefix cache / shared batch prefix)
     cached_prompt_tokens: int = 0
+    # seconds spent decoding after the prompt (shared by the sequences of one batch)
+    decode_s: float = 0.0
+    # speculative decoding: tokens proposed by the drafter and how many of them the model accepted
+    drafted_tokens: int = 0
+    accepted_tokens: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def prompt_tokens_evaluated(self) -> int:
+        return self.prompt_tokens - self.cached_prompt_tokens
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        return self.accepted_tokens / self.drafted_tokens if self.drafted_tokens else None
+
+    @property
+    def decode_tokens_per_s(self) -> float:
+        return self.completion_tokens / self.decode_s if self.decode_s > 0 else 0.0
 
     @property
     def mean_logprob(self) -> float | None:

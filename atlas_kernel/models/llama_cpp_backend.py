@@ -22,13 +22,15 @@ import contextlib
 import ctypes
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from atlas_kernel.errors import MissingDependencyError, ModelLoadError
 from atlas_kernel.models.base import Completion, Prompt, Sampling, apply_stop
+from atlas_kernel.models.drafting import DraftModelError, PromptLookup, target_distribution, verify_draft_token
 
 
 def _llama_cpp():
@@ -60,10 +62,60 @@ def _quiet_stderr():
 quiet_stderr = _quiet_stderr  # the public name (benchmark/bench_models.py uses it)
 
 
+def _seed(s: Sampling) -> int:
+    return (s.seed if s.seed is not None else int.from_bytes(os.urandom(4), "little")) & 0xFFFFFFFF
+
+
+def _common_prefix(*seqs: Sequence[int]) -> int:
+    """Length of the longest prefix all token lists share."""
+    if not seqs:
+        return 0
+    n = min(len(t) for t in seqs)
+    first = seqs[0]
+    for i in range(n):
+        tok = first[i]
+        if any(t[i] != tok for t in seqs[1:]):
+            return i
+    return n
+
+
+@dataclass
+class _Seq:
+    """One sequence of a batch while it decodes."""
+
+    sampling: Sampling
+    prompt: list[int]
+    stops: tuple[str, ...]
+    max_new: int
+    out: list[int] = field(default_factory=list)
+    text: bytearray = field(default_factory=bytearray)
+    logprobs: list[float] = field(default_factory=list)
+    finish: str | None = None
+    pending: int = -1  # the last generated token, not in the cache yet
+    n_past: int = 0  # tokens of this sequence in the cache
+    drafted: int = 0
+    accepted: int = 0
+    cap: int = 0  # most tokens to draft next step (adapts to hits and misses)
+    own_sampler: bool = False  # sampled with drafting: numpy sampler + acceptance rule
+    rng: Any = None
+    lookup: PromptLookup | None = None
+
+    def __post_init__(self) -> None:
+        s = self.sampling
+        self.cap = s.draft_max
+        self.own_sampler = s.temperature > 0 and s.draft != "none"
+        if self.own_sampler:
+            self.rng = np.random.default_rng(_seed(s))
+        if s.draft == "prompt_lookup":
+            self.lookup = PromptLookup(ngram_min=s.draft_ngram, tokens=self.prompt)
+
+
 class LlamaCppModel:
     def __init__(self, model_path: str | Path, *, name: str | None = None, n_ctx: int = 4096,
                  n_threads: int | None = None, n_gpu_layers: int | None = None, seed: int = 0,
-                 embed_ctx: int = 2048, verbose: bool = False):
+                 embed_ctx: int = 2048, verbose: bool = False, draft_model: "str | Path | LlamaCppModel | None" = None):
+        """`draft_model`: a smaller model with the same vocabulary (a GGUF path or a loaded
+        LlamaCppModel) that drafts for samplings with draft="draft_model"."""
         lc = _llama_cpp()
         self._lc = lc
         path = Path(model_path)
@@ -96,9 +148,17 @@ class LlamaCppModel:
         self._embedder: Any = None
         self._bctx: Any = None  # batch context, (re)made on demand
         self._bctx_seqs = 0
+        self._bctx_batch = 0
+        self._last_drafting: dict[str, Any] = {}
         self._bctx_prefix: list[int] = []  # tokens held in sequence 0 of the batch context
         self._bbatch: Any = None
         self._piece_buf = ctypes.create_string_buffer(64)
+        self._draft: LlamaCppModel | None = None
+        self._draft_owned = False  # loaded here from a path: closed with this model
+        if draft_model is not None:
+            from atlas_kernel.models.draft_model import attach_draft_model
+
+            self._draft, self._draft_owned = attach_draft_model(self, draft_model)
 
     # -- prompts -------------------------------------------------------------------------
     def has_chat_template(self) -> bool:
@@ -145,10 +205,11 @@ class LlamaCppModel:
         out.meta["path"] = "single"
         return out
 
-    # -- k sequences of one prompt, decoded together ----------------------------------------
-    def _batch_context(self, n_seqs: int, n_ctx: int):
+    # -- the batch context -------------------------------------------------------------------
+    def _batch_context(self, n_seqs: int, n_ctx: int, n_batch: int = 512):
         lc = self._lc
-        if self._bctx is not None and self._bctx_seqs >= n_seqs and self._bctx.n_ctx() >= n_ctx:
+        if (self._bctx is not None and self._bctx_seqs >= n_seqs and self._bctx.n_ctx() >= n_ctx
+                and self._bctx_batch >= n_batch):
             return self._bctx
         from llama_cpp import _internals
 
@@ -158,11 +219,13 @@ class LlamaCppModel:
             self._bctx.close()
             self._bctx = None
         params = lc.llama_context_default_params()
-        # grow geometrically so a run with slowly rising needs does not rebuild every call
-        params.n_ctx = max(n_ctx, min(2 * old_ctx, 4 * self.n_ctx))
-        params.n_batch = max(512, n_seqs)
-        params.n_ubatch = max(512, n_seqs)
+        # grow geometrically so a run with slowly rising needs does not rebuild every call, and
+        # start at the model's n_ctx: a rebuild loses the prompt prefix kept between calls
+        params.n_ctx = max(n_ctx, self.n_ctx, min(2 * old_ctx, 4 * self.n_ctx))
         params.n_seq_max = max(n_seqs, self._bctx_seqs)
+        # one decode carries a token per sequence plus its drafts
+        params.n_batch = max(512, n_batch, params.n_seq_max, self._bctx_batch)
+        params.n_ubatch = params.n_batch
         params.kv_unified = True  # one cell pool: a copied prompt prefix is shared, not duplicated
         params.n_threads = self.n_threads
         params.n_threads_batch = self.n_threads
@@ -170,14 +233,15 @@ class LlamaCppModel:
         with (contextlib.nullcontext() if self._verbose else _quiet_stderr()):
             self._bctx = _internals.LlamaContext(model=self._model, params=params, verbose=self._verbose)
         self._bctx_seqs = params.n_seq_max
+        self._bctx_batch = params.n_batch
         self._bctx_prefix = []
         if self._bbatch is not None:
             self._bbatch.close()
-        self._bbatch = _internals.LlamaBatch(n_tokens=max(512, params.n_seq_max), embd=0,
-                                             n_seq_max=params.n_seq_max, verbose=self._verbose)
+        self._bbatch = _internals.LlamaBatch(n_tokens=params.n_batch, embd=0, n_seq_max=params.n_seq_max,
+                                             verbose=self._verbose)
         return self._bctx
 
-    def _sampler(self, s: Sampling, index: int):
+    def _sampler(self, s: Sampling):
         from llama_cpp import _internals
 
         smp = _internals.LlamaSampler()
@@ -189,8 +253,7 @@ class LlamaCppModel:
         if s.top_p < 1.0:
             smp.add_top_p(s.top_p, 1)
         smp.add_temp(s.temperature)
-        seed = s.seed if s.seed is not None else int.from_bytes(os.urandom(4), "little")
-        smp.add_dist((seed + 0 * index) & 0xFFFFFFFF)
+        smp.add_dist(_seed(s))
         return smp
 
     def _piece(self, tok: int) -> bytes:
@@ -205,39 +268,102 @@ class LlamaCppModel:
         if rc != 0:
             raise RuntimeError(f"llama_decode failed with code {rc} (the context may be full: lower k or max_tokens)")
 
+    def _logits(self, ctx, idx: int) -> np.ndarray:
+        ptr = self._lc.llama_get_logits_ith(ctx.ctx, idx)
+        return np.ctypeslib.as_array(ptr, shape=(self._n_vocab,))
+
+    # -- prompts into sequences ---------------------------------------------------------------
+    def _prefill_many(self, ctx, jobs: Sequence[tuple[int, list[int], int]],
+                      on_last: Callable[[int, int], None] | None) -> int:
+        """Decode tokens[start:] of every (seq, tokens, start) job, packed together into batches.
+        `on_last(seq, batch index)` runs right after the decode that holds a job's last token,
+        while its logits are valid. Returns the number of tokens evaluated."""
+        batch = self._bbatch
+        cap = batch._n_tokens
+        work = [(seq, toks, pos, pos == len(toks) - 1) for seq, toks, start in jobs for pos in range(start, len(toks))]
+        for lo in range(0, len(work), cap):
+            chunk = work[lo: lo + cap]
+            b = batch.batch
+            b.n_tokens = len(chunk)
+            lasts = []
+            for i, (seq, toks, pos, last) in enumerate(chunk):
+                b.token[i] = toks[pos]
+                b.pos[i] = pos
+                b.n_seq_id[i] = 1
+                b.seq_id[i][0] = seq
+                b.logits[i] = last and on_last is not None
+                if last:
+                    lasts.append((seq, i))
+            self._decode(ctx, batch)
+            if on_last is not None:
+                for seq, i in lasts:
+                    on_last(seq, i)
+        return len(work)
+
+    def _load_prompts(self, ctx, toks: Sequence[list[int]],
+                      on_last: Callable[[int, int], None] | None) -> tuple[list[int], int]:
+        """Put prompt i into sequence i, evaluating as little as possible: sequence 0 keeps the
+        longest prefix left there by the previous call, the longest prefix common to all distinct
+        prompts is evaluated once in sequence 0 and copied (llama_memory_seq_cp on a unified
+        cache shares the cells), each distinct prompt's own suffix is evaluated in one packed
+        pass, and identical prompts copy the whole sequence of the first. `on_last(seq, idx)` sees
+        each sequence's last prompt logits. Returns (cached prompt tokens per sequence, tokens
+        evaluated)."""
+        lc = self._lc
+        mem = ctx.memory
+        k = len(toks)
+        leader: list[int] = []
+        first_of: dict[tuple[int, ...], int] = {}
+        for i, t in enumerate(toks):
+            leader.append(first_of.setdefault(tuple(t), i))
+        leads = list(first_of.values())  # leads[0] == 0
+        # the last prompt token is always decoded: its logits give the first generated token
+        reuse = min(_common_prefix(self._bctx_prefix, toks[0]), len(toks[0]) - 1)
+        lc.llama_memory_seq_rm(mem, 0, reuse, -1)
+        self._bctx_prefix = []
+        common = 0
+        if len(leads) > 1:
+            common = min(min(len(toks[d]) for d in leads) - 1, _common_prefix(*(toks[d] for d in leads)))
+        evaluated = 0
+        if common > reuse:
+            evaluated += self._prefill_many(ctx, [(0, toks[0][:common], reuse)], None)
+        for d in leads[1:]:
+            lc.llama_memory_seq_cp(mem, 0, d, 0, common)
+        cached = [len(t) for t in toks]  # members of a group evaluate nothing themselves
+        cached[0] = reuse
+        for d in leads[1:]:
+            cached[d] = common
+
+        def last(seq: int, idx: int) -> None:
+            for m in range(seq, k):
+                if leader[m] == seq:
+                    if m != seq:
+                        lc.llama_memory_seq_cp(mem, seq, m, -1, -1)
+                    if on_last is not None:
+                        on_last(m, idx)  # all members share the prompt's last logits
+
+        evaluated += self._prefill_many(ctx, [(d, toks[d], max(cached[d], common)) for d in leads], last)
+        self._bctx_prefix = list(toks[0])
+        return cached, evaluated
+
+    def _release(self, ctx, n_seqs: int) -> None:
+        """Keep only the first prompt, in sequence 0, for the next call."""
+        mem = ctx.memory
+        for seq in range(1, n_seqs):
+            self._lc.llama_memory_seq_rm(mem, seq, -1, -1)
+        self._lc.llama_memory_seq_rm(mem, 0, len(self._bctx_prefix), -1)
+
+    # -- k sequences, decoded together ------------------------------------------------------------
     def generate_many(self, prompt: Prompt, samplings: Sequence[Sampling]) -> list[Completion]:
         """k completions of one prompt: the prompt is evaluated once and copied to k sequences."""
         return self.generate_batch([prompt] * len(samplings), samplings)
 
-    def _prefill(self, ctx, seq: int, tokens: list[int], start: int) -> int:
-        """Decode tokens[start:] into sequence `seq`; the last token's logits are kept at the
-        returned batch index (valid until the next decode)."""
-        batch = self._bbatch
-        n_batch = batch._n_tokens
-        pos = start
-        last = 0
-        while pos < len(tokens):  # in chunks of the batch size
-            chunk = tokens[pos: pos + n_batch]
-            b = batch.batch
-            b.n_tokens = len(chunk)
-            for i, tok in enumerate(chunk):
-                b.token[i] = tok
-                b.pos[i] = pos + i
-                b.n_seq_id[i] = 1
-                b.seq_id[i][0] = seq
-                b.logits[i] = False
-            pos += len(chunk)
-            if pos >= len(tokens):
-                b.logits[len(chunk) - 1] = True
-                last = len(chunk) - 1
-            self._decode(ctx, batch)
-        return last
-
     def generate_batch(self, prompts: Sequence[Prompt], samplings: Sequence[Sampling]) -> list[Completion]:
         """One completion per (prompt, sampling), all decoded together in one batch: sequence i
-        holds prompt i. Identical prompts are evaluated once and shared by copying their cells
-        (llama_memory_seq_cp on a unified KV cache); the first prompt also reuses the longest
-        prefix left in sequence 0 by the previous call."""
+        holds prompt i (loaded by `_load_prompts`). Every decode step sends, per live sequence,
+        its last token plus the tokens its drafter proposes (`Sampling.draft`); the longest
+        prefix of the draft the sampler agrees with is kept and the rest is removed from the
+        cache (llama_memory_seq_rm)."""
         lc = self._lc
         samplings = list(samplings)
         k = len(samplings)
@@ -245,119 +371,166 @@ class LlamaCppModel:
             raise ValueError(f"generate_batch needs one sampling per prompt, got {len(prompts)} prompts and {k} samplings")
         if k == 0:
             return []
+        if any(s.draft == "draft_model" for s in samplings) and self._draft is None:
+            raise DraftModelError("a sampling asks for draft='draft_model' but this model has no draft model — "
+                                  "load it with draft_model=<path or model>, or use draft='prompt_lookup'")
         rendered = [self.render(p) for p in prompts]
-        # sequences with the same text share one prefill; `leader[i]` is the first of its group
-        leader: list[int] = []
-        first_of: dict[str, int] = {}
-        for i, (text, _) in enumerate(rendered):
-            leader.append(first_of.setdefault(text, i))
-        tokens_of = {i: self.tokenize(rendered[i][0]) for i in first_of.values()}
-        toks = [tokens_of[leader[i]] for i in range(k)]
-        max_new = [self._check_room(len(toks[i]), samplings[i]) for i in range(k)]
-        ctx = self._batch_context(k, sum(len(t) for t in tokens_of.values()) + sum(max_new) + 16)
+        by_text: dict[str, list[int]] = {}
+        toks = [by_text.setdefault(text, self.tokenize(text)) for text, _ in rendered]
+        seqs = [_Seq(s, toks[i], tuple(s.stop) + rendered[i][1], self._check_room(len(toks[i]), s))
+                for i, s in enumerate(samplings)]
+        n_draft = max((s.draft_max for s in samplings if s.draft != "none"), default=0)
+        distinct = sum(len(t) for t in {tuple(t): t for t in toks}.values())
+        ctx = self._batch_context(k, distinct + sum(s.max_new for s in seqs) + k * (n_draft + 1) + 16,
+                                  k * (n_draft + 1))
+        n_ctx = ctx.n_ctx()
         mem = ctx.memory
         t0 = time.perf_counter()
         for seq in range(1, self._bctx_seqs):
             lc.llama_memory_seq_rm(mem, seq, -1, -1)
-        samplers = [self._sampler(s, i) for i, s in enumerate(samplings)]
-        stops = [tuple(samplings[i].stop) + rendered[i][1] for i in range(k)]
-        out_tokens: list[list[int]] = [[] for _ in range(k)]
-        out_bytes: list[bytearray] = [bytearray() for _ in range(k)]
-        logprobs: list[list[float]] = [[] for _ in range(k)]
-        finish = ["length"] * k
-        next_tok: dict[int, int] = {}
-        cached = [len(t) for t in toks]  # copied sequences evaluate nothing themselves
-        prefill_tokens = 0
+        samplers = [self._sampler(s) if not seqs[i].own_sampler else None for i, s in enumerate(samplings)]
+        drafter = None
+        if any(s.draft == "draft_model" for s in samplings):
+            from atlas_kernel.models.draft_model import ModelDrafter
 
-        def sample(seq: int, idx: int) -> None:
-            tok = lc.llama_sampler_sample(samplers[seq].sampler, ctx.ctx, idx)
-            if samplings[seq].logprobs:
-                ptr = lc.llama_get_logits_ith(ctx.ctx, idx)
-                row = np.ctypeslib.as_array(ptr, shape=(self._n_vocab,)).astype(np.float64)
-                m = row.max()
-                logprobs[seq].append(float(row[tok] - m - np.log(np.exp(row - m).sum())))
-            next_tok[seq] = tok
+            drafter = ModelDrafter(self._draft, [toks[i] if s.draft == "draft_model" else None
+                                                 for i, s in enumerate(samplings)], [s.max_new for s in seqs], n_draft)
 
+        def pick(i: int, idx: int, draft: int | None) -> tuple[int, bool, float]:
+            s = seqs[i]
+            row = None
+            if s.own_sampler:
+                row = self._logits(ctx, idx)
+                ids, probs = target_distribution(row, s.sampling.temperature, s.sampling.top_k, s.sampling.top_p)
+                tok, ok = verify_draft_token(ids, probs, draft, float(s.rng.random()))
+            else:
+                tok = lc.llama_sampler_sample(samplers[i].sampler, ctx.ctx, idx)
+                ok = draft is not None and tok == draft
+            lp = 0.0
+            if s.sampling.logprobs:
+                r = (row if row is not None else self._logits(ctx, idx)).astype(np.float64)
+                m = r.max()
+                lp = float(r[tok] - m - np.log(np.exp(r - m).sum()))
+            return tok, ok, lp
+
+        def emit(i: int, tok: int, lp: float) -> bool:
+            """Append one generated token; False when the sequence ends with it."""
+            s = seqs[i]
+            if lc.llama_vocab_is_eog(self._vocab, tok):
+                s.finish = "stop"
+                return False
+            s.out.append(tok)
+            s.text += self._piece(tok)
+            if s.sampling.logprobs:
+                s.logprobs.append(lp)
+            if s.lookup is not None:
+                s.lookup.extend([tok])
+            if s.stops and apply_stop(s.text.decode("utf-8", errors="ignore"), s.stops)[1]:
+                s.finish = "stop"
+                return False
+            if len(s.out) >= s.max_new or len(s.prompt) + len(s.out) >= n_ctx:
+                s.finish = "length"
+                return False
+            return True
+
+        def first(i: int, idx: int) -> None:
+            tok, _, lp = pick(i, idx, None)
+            seqs[i].pending = tok
+            seqs[i].n_past = len(seqs[i].prompt)
+            emit(i, tok, lp)
+
+        steps = 0
         try:
-            for lead in first_of.values():  # prefill each distinct prompt, then sample its first tokens
-                tokens = tokens_of[lead]
-                start = 0
-                if lead == 0:  # keep the longest prefix already in sequence 0
-                    for a, b in zip(self._bctx_prefix, tokens):
-                        if a != b:
-                            break
-                        start += 1
-                    start = min(start, len(tokens) - 1)  # the last prompt token is always decoded: we need its logits
-                    lc.llama_memory_seq_rm(mem, 0, start, -1)
-                    self._bctx_prefix = []
-                cached[lead] = start
-                prefill_tokens += len(tokens) - start
-                idx = self._prefill(ctx, lead, tokens, start)
-                members = [i for i in range(k) if leader[i] == lead]
-                for seq in members:
-                    if seq != lead:
-                        lc.llama_memory_seq_cp(mem, lead, seq, -1, -1)
-                    sample(seq, idx)  # all members share the prompt's last logits
-                if lead == 0:
-                    self._bctx_prefix = list(tokens)
+            cached, prefill_tokens = self._load_prompts(ctx, toks, first)
             prompt_done = time.perf_counter()
-            alive = list(range(k))
-            step = 0
             batch = self._bbatch
+            alive = [i for i in range(k) if seqs[i].finish is None]
             while alive:
-                still = []
-                for seq in alive:
-                    tok = next_tok[seq]
-                    if lc.llama_vocab_is_eog(self._vocab, tok):
-                        finish[seq] = "stop"
-                        if samplings[seq].logprobs:
-                            logprobs[seq].pop()
-                        continue
-                    out_tokens[seq].append(tok)
-                    out_bytes[seq] += self._piece(tok)
-                    if stops[seq]:
-                        txt = out_bytes[seq].decode("utf-8", errors="ignore")
-                        if apply_stop(txt, stops[seq])[1]:
-                            finish[seq] = "stop"
-                            continue
-                    if len(out_tokens[seq]) >= max_new[seq] or len(toks[seq]) + step + 1 >= ctx.n_ctx():
-                        finish[seq] = "length"
-                        continue
-                    still.append(seq)
-                alive = still
-                if not alive:
-                    break
+                drafts = self._drafts(seqs, alive, drafter, n_ctx)
                 b = batch.batch
-                b.n_tokens = len(alive)
-                for i, seq in enumerate(alive):
-                    b.token[i] = next_tok[seq]
-                    b.pos[i] = len(toks[seq]) + step
-                    b.n_seq_id[i] = 1
-                    b.seq_id[i][0] = seq
-                    b.logits[i] = True
+                n = 0
+                starts = []
+                for i in alive:
+                    s = seqs[i]
+                    starts.append(n)
+                    for j, tok in enumerate([s.pending] + drafts[i]):
+                        b.token[n] = tok
+                        b.pos[n] = s.n_past + j
+                        b.n_seq_id[n] = 1
+                        b.seq_id[n][0] = i
+                        b.logits[n] = True
+                        n += 1
+                b.n_tokens = n
                 self._decode(ctx, batch)
-                for i, seq in enumerate(alive):
-                    sample(seq, i)
-                step += 1
+                steps += 1
+                still = []
+                for i, base in zip(alive, starts):
+                    s = seqs[i]
+                    d = drafts[i]
+                    s.drafted += len(d)
+                    j = 0
+                    live = True
+                    while True:
+                        tok, ok, lp = pick(i, base + j, d[j] if j < len(d) else None)
+                        live = emit(i, tok, lp)
+                        if ok:  # the drafted token is already in the cache
+                            s.accepted += 1
+                            j += 1
+                            if live:
+                                continue
+                        break
+                    s.n_past += 1 + j
+                    s.pending = tok
+                    if j < len(d):
+                        lc.llama_memory_seq_rm(mem, i, s.n_past, -1)
+                    if d:  # a miss shrinks the next draft, a full hit grows it back
+                        s.cap = min(s.sampling.draft_max, 2 * s.cap) if j == len(d) else max(1, j)
+                    if live:
+                        still.append(i)
+                alive = still
         finally:
             for smp in samplers:
-                smp.close()
-            for seq in range(1, k):  # keep only the first prompt in sequence 0 for the next call
-                lc.llama_memory_seq_rm(mem, seq, -1, -1)
-            lc.llama_memory_seq_rm(mem, 0, len(self._bctx_prefix), -1)
-        elapsed = time.perf_counter() - t0
+                if smp is not None:
+                    smp.close()
+            self._release(ctx, k)
+            if drafter is not None:
+                drafter.close()
+        done = time.perf_counter()
+        elapsed, decode_s = done - t0, done - prompt_done
+        total_out = sum(len(s.out) for s in seqs)
+        self._last_drafting = {"modes": sorted({s.sampling.draft for s in seqs}),
+                               "drafted": sum(s.drafted for s in seqs), "accepted": sum(s.accepted for s in seqs)}
         results = []
-        for seq in range(k):
-            txt = out_bytes[seq].decode("utf-8", errors="replace")
-            txt, _ = apply_stop(txt, stops[seq])
+        for i, s in enumerate(seqs):
+            txt, _ = apply_stop(s.text.decode("utf-8", errors="replace"), s.stops)
             results.append(Completion(
-                text=txt, prompt_tokens=len(toks[seq]), completion_tokens=len(out_tokens[seq]), finish_reason=finish[seq],
-                elapsed_s=elapsed, token_logprobs=logprobs[seq] if samplings[seq].logprobs else None,
-                cached_prompt_tokens=cached[seq],
-                meta={"backend": "llama_cpp", "path": "batched", "k": k, "prompts": len(first_of),
-                      "prefill_s": prompt_done - t0, "prefill_tokens": prefill_tokens},
+                text=txt, prompt_tokens=len(s.prompt), completion_tokens=len(s.out), finish_reason=s.finish or "length",
+                elapsed_s=elapsed, token_logprobs=s.logprobs if s.sampling.logprobs else None,
+                cached_prompt_tokens=cached[i], decode_s=decode_s, drafted_tokens=s.drafted, accepted_tokens=s.accepted,
+                meta={"backend": "llama_cpp", "path": "batched", "k": k, "prompts": len(by_text),
+                      "prefill_s": prompt_done - t0, "prefill_tokens": prefill_tokens, "draft": s.sampling.draft,
+                      "decode_steps": steps, "batch_decode_tokens_per_s": total_out / decode_s if decode_s > 0 else 0.0},
             ))
         return results
+
+    def _drafts(self, seqs: list["_Seq"], alive: list[int], drafter: Any, n_ctx: int) -> dict[int, list[int]]:
+        """Each live sequence's draft for this step, at most its cap, what max_tokens leaves and
+        what the context holds."""
+        out: dict[int, list[int]] = {}
+        wants: dict[int, tuple[list[int], int]] = {}
+        for i in alive:
+            s = seqs[i]
+            room = min(s.cap, s.max_new - len(s.out), n_ctx - 2 - len(s.prompt) - len(s.out))
+            out[i] = []
+            if room < 1 or s.sampling.draft == "none":
+                continue
+            if s.lookup is not None:
+                out[i] = s.lookup.propose(room)
+            else:
+                wants[i] = (s.prompt + s.out, room)
+        if wants:
+            out.update(drafter.propose(wants))
+        return out
 
     # -- embeddings ------------------------------------------------------------------------
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -385,9 +558,18 @@ class LlamaCppModel:
             "n_gpu_layers": self.n_gpu_layers, "gpu_offload": bool(self._lc.llama_supports_gpu_offload()),
             "embedding_dim": self.embedding_dim, "embedding_pooling": "mean of final-layer hidden states",
             "chat_template": bool(self._template), "llama_cpp_python": getattr(self._lc, "__version__", "?"),
+            "drafting": {
+                "modes": ["none", "prompt_lookup"] + (["draft_model"] if self._draft is not None else []),
+                "draft_model": self._draft.name if self._draft is not None else None,
+                "draft_model_path": str(self._draft.path) if self._draft is not None else None,
+                "last_call": dict(self._last_drafting),
+            },
         }
 
     def close(self) -> None:
+        if self._draft is not None and self._draft_owned:
+            self._draft.close()
+        self._draft = None
         for obj in (self._bbatch, self._bctx):
             if obj is not None:
                 obj.close()
