@@ -43,6 +43,9 @@ def attach_draft_model(target: "LlamaCppModel", draft: "str | Path | LlamaCppMod
     model whose vocabulary differs."""
     from atlas_kernel.models.llama_cpp_backend import LlamaCppModel
 
+    if draft is target:
+        raise DraftModelError(f"{target.name} cannot be its own draft model object (both would share one batch "
+                              "context) — load the draft model separately: draft_model=<its path>")
     owned = not isinstance(draft, LlamaCppModel)
     model = LlamaCppModel(draft, n_threads=target.n_threads, n_gpu_layers=target.n_gpu_layers,
                           verbose=target._verbose) if owned else draft

@@ -1,0 +1,206 @@
+"""Speed of the llama.cpp backend's speculative decoding and shared prompt prefixes.
+
+    python benchmark/bench_speed.py            # full run (minutes; run it on a quiet machine)
+    python benchmark/bench_speed.py --quick    # smoke run with SmolLM2 (well under a minute)
+
+Sections (each ratio is against a baseline measured in the same run, medians of --repeats):
+* repair:  repair-phase-like generation (PR-CoT prompt shape of pipeline/repair.py: the task, a
+           HumanEval canonical solution with one injected bug, a failure note, a perspective),
+           greedy, prompt lookup vs plain: decode tokens/s, acceptance, whether texts are equal.
+* draft:   draft-model speculation (default 0.5B drafting for 1.5B) vs the target alone.
+* prefix:  k different prompts sharing the task text, one batch (shared prefix evaluated once)
+           vs one prompt at a time (each prefilled in full): prompt tokens evaluated and wall time.
+Greedy texts are compared from the same cache state; llama.cpp's float rounding depends on the
+shape of a decode, so a near-tie can flip (the JSON counts equal texts instead of stopping).
+Writes benchmark/results/speed_cpu.json (or --out) with model names, sha256, git commit, command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from atlas_kernel.models.base import Sampling  # noqa: E402
+
+MODELS = Path.home() / ".cache" / "atlas_kernel" / "models"
+QWEN_05 = MODELS / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+QWEN_15 = MODELS / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+# one bug per program: the first of these that occurs is applied once
+MUTATIONS = [("<=", "<"), (">=", ">"), (" < ", " <= "), (" > ", " >= "), ("+ 1", "- 1"), ("==", "!="),
+             (" - ", " + "), ("True", "False"), ("[1:]", "[2:]"), ("0", "1")]
+
+
+def _sha256(path: Path) -> str:
+    side = path.with_suffix(".sha256")
+    if side.exists():
+        return side.read_text().split()[0]
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _git() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def repair_prompts(n: int) -> list[list[dict[str, str]]]:
+    """PR-CoT repair prompts (the shape of pipeline/repair.py) for the first n HumanEval tasks that a mutation changes."""
+    from atlas_kernel.pipeline.prompts import task_text
+    from atlas_kernel.pipeline.repair import PERSPECTIVES
+    from atlas_kernel.problems import load_suite
+    from atlas_kernel.problems.humaneval import humaneval_data_path
+
+    raw = {r["task_id"]: r for r in map(json.loads, gzip.open(humaneval_data_path(), "rt"))}
+    out = []
+    for task in load_suite("humaneval"):
+        r = raw[task.id]
+        code = r["canonical_solution"]
+        bad = next((code.replace(a, b, 1) for a, b in MUTATIONS if a in code), None)
+        if bad is None:
+            continue
+        program = (r["prompt"] + bad).strip()
+        hint = PERSPECTIVES["logic"]
+        out.append([{"role": "user", "content": (
+            f"{task_text(task.problem, with_examples=False)}\n\nThis program is wrong:\n```python\n{program}\n```\n"
+            f"It fails (wrong_answer) on one of the examples.\n\n{hint}\nExplain the bug in one or two sentences, "
+            "then write the corrected program in one ```python block.")}])
+        if len(out) == n:
+            break
+    return out
+
+
+def _decode_rate(cs) -> float:
+    toks = sum(c.completion_tokens for c in cs)
+    return toks / max(1e-9, cs[0].decode_s)
+
+
+def compare(model, prompts, base: Sampling, fast: Sampling, repeats: int) -> dict[str, Any]:
+    """Per prompt: warm its cache, then alternate plain and fast runs; medians of decode tokens/s."""
+    rows = []
+    for p in prompts:
+        model.generate(p, Sampling(max_tokens=1))
+        plain_r, fast_r = [], []
+        for _ in range(repeats):
+            a = model.generate(p, base)
+            b = model.generate(p, fast)
+            plain_r.append(a.decode_tokens_per_s)
+            fast_r.append(b.decode_tokens_per_s)
+        rows.append({"prompt_tokens": a.prompt_tokens, "tokens": [a.completion_tokens, b.completion_tokens],
+                     "same_text": a.text == b.text, "plain_tok_s": statistics.median(plain_r),
+                     "fast_tok_s": statistics.median(fast_r), "drafted": b.drafted_tokens, "accepted": b.accepted_tokens,
+                     "steps": [a.meta["decode_steps"], b.meta["decode_steps"]]})
+    ratios = [r["fast_tok_s"] / r["plain_tok_s"] for r in rows if r["plain_tok_s"] > 0]
+    drafted = sum(r["drafted"] for r in rows)
+    return {"prompts": rows, "median_speedup": statistics.median(ratios) if ratios else None,
+            "acceptance_rate": sum(r["accepted"] for r in rows) / drafted if drafted else None,
+            "same_text": sum(r["same_text"] for r in rows), "n": len(rows),
+            "plain": vars_of(base), "fast": vars_of(fast)}
+
+
+def vars_of(s: Sampling) -> dict[str, Any]:
+    return {k: getattr(s, k) for k in ("temperature", "max_tokens", "draft", "draft_max", "draft_ngram")}
+
+
+def bench_prefix(model, prompts, k: int, max_tokens: int, repeats: int) -> dict[str, Any]:
+    """k prompts that share the task text and differ in their last paragraph (the repair perspectives)."""
+    from atlas_kernel.pipeline.repair import PERSPECTIVES
+
+    base = prompts[0][0]["content"]
+    hint = PERSPECTIVES["logic"]
+    variants = [[{"role": "user", "content": base.replace(hint, h)}] for h in list(PERSPECTIVES.values())[:k]]
+    s = Sampling(max_tokens=max_tokens)
+    batch_t, single_t, batch_eval, single_eval = [], [], 0, 0
+    for _ in range(repeats):
+        model.generate("unrelated", Sampling(max_tokens=1))  # nothing of the prompts cached
+        t0 = time.perf_counter()
+        out = model.generate_batch(variants, [s] * len(variants))
+        batch_t.append(time.perf_counter() - t0)
+        batch_eval = out[0].meta["prefill_tokens"]
+        t0 = time.perf_counter()
+        single_eval = 0
+        for v in variants:
+            model.generate("unrelated", Sampling(max_tokens=1))
+            single_eval += model.generate(v, s).prompt_tokens_evaluated
+        single_t.append(time.perf_counter() - t0)
+    return {"k": len(variants), "prompt_tokens": [c.prompt_tokens for c in out], "shared_prefix": out[1].cached_prompt_tokens,
+            "evaluated_batch": batch_eval, "evaluated_one_by_one": single_eval,
+            "batch_s": statistics.median(batch_t), "one_by_one_s": statistics.median(single_t),
+            "speedup": statistics.median(single_t) / statistics.median(batch_t)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smoke run: SmolLM2, two prompts, few tokens")
+    ap.add_argument("--only", default="repair,draft,prefix", help="comma-separated sections")
+    ap.add_argument("--model", default=str(QWEN_05), help="model of the repair and prefix sections")
+    ap.add_argument("--target", default=str(QWEN_15), help="draft section: target model")
+    ap.add_argument("--draft", default=str(QWEN_05), help="draft section: draft model")
+    ap.add_argument("--prompts", type=int, default=8)
+    ap.add_argument("--tokens", type=int, default=256)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--draft-max", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--gpu", action="store_true", help="offload every layer (needs a CUDA build of llama-cpp-python)")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmark" / "results" / "speed_cpu.json")
+    args = ap.parse_args()
+    from atlas_kernel.models.llama_cpp_backend import LlamaCppModel
+    from atlas_kernel.models.registry import smollm2_path
+
+    if args.quick:
+        args.model = args.target = args.draft = str(smollm2_path())
+        args.prompts, args.tokens, args.repeats = 1, 24, 1
+    kw: dict[str, Any] = {"n_threads": args.threads, "n_gpu_layers": -1 if args.gpu else None}
+    sections = set(args.only.split(","))
+    prompts = repair_prompts(args.prompts)
+    res: dict[str, Any] = {"command": " ".join([sys.executable] + sys.argv), "git_commit": _git(),
+                           "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": platform.platform(),
+                           "cpus": os.cpu_count(), "loadavg": os.getloadavg(), "quick": args.quick}
+    base = Sampling(max_tokens=args.tokens)
+    if sections & {"repair", "prefix"}:
+        m = LlamaCppModel(args.model, **kw)
+        res["model"] = {"path": args.model, "sha256": _sha256(Path(args.model)), **m.info()}
+        if "repair" in sections:
+            res["repair"] = compare(m, prompts, base, base.with_(draft="prompt_lookup", draft_max=args.draft_max),
+                                    args.repeats)
+            print(f"repair: prompt lookup {res['repair']['median_speedup']:.2f}x decode tok/s, acceptance "
+                  f"{res['repair']['acceptance_rate'] or 0:.0%}, equal texts {res['repair']['same_text']}/{res['repair']['n']}")
+        if "prefix" in sections:
+            res["prefix"] = bench_prefix(m, prompts, 2 if args.quick else 4, min(32, args.tokens), args.repeats)
+            p = res["prefix"]
+            print(f"prefix: {p['evaluated_batch']} vs {p['evaluated_one_by_one']} prompt tokens evaluated, "
+                  f"{p['speedup']:.2f}x wall time")
+        m.close()
+    if "draft" in sections:
+        t = LlamaCppModel(args.target, draft_model=args.draft, **kw)
+        res["draft_models"] = {"target": {"path": args.target, "sha256": _sha256(Path(args.target))},
+                               "draft": {"path": args.draft, "sha256": _sha256(Path(args.draft))}}
+        res["draft"] = compare(t, prompts, base, base.with_(draft="draft_model", draft_max=min(args.draft_max, 5)),
+                               args.repeats)
+        print(f"draft model: {res['draft']['median_speedup']:.2f}x decode tok/s, acceptance "
+              f"{res['draft']['acceptance_rate'] or 0:.0%}, equal texts {res['draft']['same_text']}/{res['draft']['n']}")
+        t.close()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(res, indent=2, default=str))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
