@@ -11,14 +11,15 @@ one batch. Greedy drafts are deterministic, which the acceptance rule for sample
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from atlas_kernel.models.drafting import DraftModelError
 
-if TYPE_CHECKING:
-    from atlas_kernel.models.llama_cpp_backend import LlamaCppModel
+# LlamaCppModel is named in strings only: the backend imports this module, so importing it back,
+# even for type checking, would make a cycle (tests/test_layering.py forbids one)
+LlamaCppModel = Any
 
 
 def vocab_mismatch(target: "LlamaCppModel", draft: "LlamaCppModel") -> str | None:
@@ -41,13 +42,13 @@ def vocab_mismatch(target: "LlamaCppModel", draft: "LlamaCppModel") -> str | Non
 def attach_draft_model(target: "LlamaCppModel", draft: "str | Path | LlamaCppModel") -> tuple["LlamaCppModel", bool]:
     """The draft model to use for `target` and whether it was loaded here; refuses a draft
     model whose vocabulary differs."""
-    from atlas_kernel.models.llama_cpp_backend import LlamaCppModel
-
+    # the target's own class builds the draft: importing the backend here would make a cycle
+    model_class = type(target)
     if draft is target:
         raise DraftModelError(f"{target.name} cannot be its own draft model object (both would share one batch "
                               "context) — load the draft model separately: draft_model=<its path>")
-    owned = not isinstance(draft, LlamaCppModel)
-    model = LlamaCppModel(draft, n_threads=target.n_threads, n_gpu_layers=target.n_gpu_layers,
+    owned = not isinstance(draft, model_class)
+    model = model_class(draft, n_threads=target.n_threads, n_gpu_layers=target.n_gpu_layers,
                           verbose=target._verbose) if owned else draft
     why = vocab_mismatch(target, model)
     if why is not None:
