@@ -7,7 +7,7 @@ import json
 import pytest
 
 from atlas_kernel.bench import run_benchmark
-from atlas_kernel.bench.runner import file_sha256
+from atlas_kernel.bench.fingerprint import file_sha256
 
 pytestmark = pytest.mark.real_model
 

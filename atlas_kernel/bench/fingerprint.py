@@ -15,12 +15,10 @@ from atlas_kernel.errors import AtlasError
 __all__ = ["file_sha256", "model_fingerprint", "fingerprint", "model_identity", "lens_file"]
 
 
-def file_sha256(path: str | Path, limit: int | None = None) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+def file_sha256(path: str | Path) -> str:
+    from atlas_kernel.models.bundled import sha256_file  # the one streamed file hash
+
+    return sha256_file(Path(path))
 
 
 def model_fingerprint(spec: str | None) -> dict[str, Any]:

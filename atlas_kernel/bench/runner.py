@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from atlas_kernel.grading import grader_for
-from atlas_kernel.bench.fingerprint import file_sha256  # noqa: F401 - where tests look for it
 from atlas_kernel.bench.rundir import write_json as _write_json
 from atlas_kernel.problems.types import Task
 
