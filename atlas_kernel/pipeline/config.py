@@ -52,7 +52,9 @@ class PipelineConfig:
     # budgets
     k: int = 6  # candidates from Phase 1 (plans + diverse samples), probe not counted
     n_plans: int = 2
-    max_tokens: int = 384  # per code generation
+    # per code generation: ~1.5x the longest passing greedy HumanEval solution of Qwen2.5-Coder-0.5B (521 tokens;
+    # benchmark/results/baseline_prompt_qwen-coder-0.5b_*.jsonl); 384 cut 5 of its 88 passing solutions
+    max_tokens: int = 768
     plan_tokens: int = 160
     tier: str = "light"  # default reasoning tier when the router does not choose one
     n_self_test_inputs: int = 6
