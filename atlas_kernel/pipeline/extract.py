@@ -97,6 +97,64 @@ def _with_context(problem: Problem, code: str) -> str:
     return "\n".join(parts).strip() + "\n"
 
 
+def _is_main_guard(node: ast.stmt) -> bool:
+    return (isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and isinstance(node.test.left, ast.Name)
+            and node.test.left.id == "__name__")
+
+
+def _calls_any(node: ast.AST, names: set[str]) -> bool:
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in names for n in ast.walk(node))
+
+
+def _is_test_code(node: ast.stmt, entry_point: str) -> bool:
+    """Top-level statements a chat model appends to exercise its function: they are not the
+    solution, and a failing assert or a stray input() there fails a correct function."""
+    if isinstance(node, ast.Assert) or _is_main_guard(node):
+        return True
+    if isinstance(node, ast.Expr):
+        return _calls_any(node, {entry_point, "print", "input", "check"})
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        return node.value is not None and _calls_any(node.value, {entry_point, "input"})
+    if isinstance(node, (ast.For, ast.While)):  # a loop over test cases that checks or prints the function's results
+        checks = _calls_any(node, {"print"}) or any(isinstance(n, ast.Assert) for n in ast.walk(node))
+        return checks and _calls_any(node, {entry_point})
+    return False
+
+
+def strip_test_code(code: str, entry_point: str) -> str:
+    """The program without the test code a model appended at top level (asserts, prints and calls
+    of the entry point, a `__main__` block): evalplus's sanitizer does the same before grading.
+    Code that does not parse is cut to its longest parseable prefix of lines when that prefix
+    still defines the entry point (the model's tests often end mid-line at the token cap)."""
+    src = code
+    try:
+        tree = ast.parse(src)
+    except (SyntaxError, ValueError):
+        lines = code.splitlines()
+        tree = None
+        for end in range(len(lines) - 1, 0, -1):
+            head = "\n".join(lines[:end])
+            if _parses(head):
+                tree, src = ast.parse(head), head
+                break
+        if tree is None or not any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                                   and n.name == entry_point for n in tree.body):
+            return code
+    drop = [n for n in tree.body if _is_test_code(n, entry_point)]
+    if not drop and src is code:
+        return code
+    lines = src.splitlines()
+    kept = []
+    for node in tree.body:
+        if node in drop:
+            continue
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        kept.append("\n".join(lines[first - 1:node.end_lineno]))
+    if not kept:
+        return code
+    return "\n\n".join(kept).rstrip() + "\n"
+
+
 def extract_code(problem: Problem, text: str, *, completion_of: str | None = None) -> str:
     """The program to run for `problem` from the model's answer `text`.
 
@@ -132,6 +190,8 @@ def extract_code(problem: Problem, text: str, *, completion_of: str | None = Non
             if problem.starter_code.strip() and not dedented.lstrip().startswith(("def ", "class ")):
                 body = textwrap.indent(dedented.strip("\n"), "    ")
                 code = problem.starter_code.rstrip() + "\n" + body
+        if problem.entry_point and not problem.class_name:
+            code = strip_test_code(code, problem.entry_point)
         return _with_context(problem, code)
 
     parsing = [b for b in blocks if _parses(b)]
