@@ -2,7 +2,9 @@
 
 A prompt is either a string (raw completion) or a list of chat messages
 (`{"role": ..., "content": ...}`), which the backend renders with the model's own chat
-template. Backends: `llama_cpp_backend.LlamaCppModel` (in-process GGUF) and
+template. A last message with role "assistant" is an answer already begun: the model continues
+it and the completion holds only the continuation (llama.cpp backend; an OpenAI-compatible
+server gets the messages as they are — llama.cpp's server continues such a message). Backends: `llama_cpp_backend.LlamaCppModel` (in-process GGUF) and
 `openai_http.OpenAIModel` (any OpenAI-compatible server). Tests use `scripted.ScriptedModel`.
 """
 

@@ -169,9 +169,10 @@ class LlamaCppModel:
         if isinstance(prompt, str):
             return prompt, ()
         messages = [dict(m) for m in prompt]
+        begun = messages.pop()["content"] if messages and messages[-1].get("role") == "assistant" else ""
         if not self._template:
             text = "".join(f"{m['role'].capitalize()}: {m['content']}\n" for m in messages) + "Assistant:"
-            return text, ("\nUser:",)
+            return text + (" " + begun if begun else ""), ("\nUser:",)
         if self._formatter is None:
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -181,7 +182,7 @@ class LlamaCppModel:
             self._formatter = Jinja2ChatFormatter(template=self._template, eos_token=eos, bos_token=bos)
         out = self._formatter(messages=messages)
         stops = out.stop if isinstance(out.stop, list) else ([out.stop] if out.stop else [])
-        return out.prompt, tuple(s for s in stops if s)
+        return out.prompt + begun, tuple(s for s in stops if s)
 
     def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))

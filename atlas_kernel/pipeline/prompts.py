@@ -72,6 +72,30 @@ def chat_code_prompt(problem: Problem, *, system: str | None = None, instruction
     return msgs
 
 
+# The instruct prompt of evalplus and the Qwen2.5-Coder report: ask for a script, begin the answer
+# with the code fence. Greedy on HumanEval with Qwen2.5-Coder-0.5B it solves 93/164 against our
+# probe's 88, and the two together 106 (benchmark/bench_baseline_prompt.py, bench_extraction.py):
+# the best second greedy candidate we measured.
+SCRIPT_ASK = "Please provide a self-contained Python script that solves the following problem in a markdown code block:"
+SCRIPT_BEGIN = "Below is a Python script with a self-contained function that solves the problem and passes corresponding tests:\n"
+SCRIPT_BEGIN_STDIO = "Below is a Python script that solves the problem:\n"
+FENCE_OPEN = "```python\n"
+FENCE_CLOSE = "\n```"
+
+
+def script_prompt(problem: Problem, *, system: str | None = None) -> list[Message]:
+    """The evalplus-style prompt, the answer begun with the opening code fence: the completion is
+    code up to the closing fence (stop it at FENCE_CLOSE; extract from FENCE_OPEN + completion)."""
+    starter = problem.starter_code.strip()
+    if problem.metadata.get("suite") == "humaneval" or (starter and problem.statement.strip() == starter):
+        user = f"{SCRIPT_ASK}\n```\n{starter}\n```\n"
+    else:
+        user = f"{SCRIPT_ASK}\n{task_text(problem)}\n"
+    begin = SCRIPT_BEGIN if problem.kind == "functional" else SCRIPT_BEGIN_STDIO
+    msgs: list[Message] = [{"role": "system", "content": system}] if system else []
+    return msgs + [{"role": "user", "content": user}, {"role": "assistant", "content": begin + FENCE_OPEN}]
+
+
 def completion_code_prompt(problem: Problem) -> CodePrompt:
     """A raw prompt a base model continues into code."""
     if problem.kind == "functional" and problem.starter_code.strip():

@@ -17,18 +17,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
 
-from atlas_kernel.models.base import Sampling
+from atlas_kernel.models.base import Message, Sampling
 from atlas_kernel.pipeline.config import TIERS
 from atlas_kernel.pipeline.extract import completion_stops, extract_code
 from atlas_kernel.pipeline.phase import BasePhase, candidates_summary
 from atlas_kernel.pipeline.phases import budget_forcing
-from atlas_kernel.pipeline.prompts import chat_code_prompt, code_prompt
+from atlas_kernel.pipeline.prompts import FENCE_CLOSE, FENCE_OPEN, SCRIPT_ASK, chat_code_prompt, code_prompt, script_prompt
 from atlas_kernel.pipeline.state import Candidate
 
 if TYPE_CHECKING:
     from atlas_kernel.pipeline.config import PipelineConfig
     from atlas_kernel.pipeline.context import RunContext
     from atlas_kernel.pipeline.events import Event
+    from atlas_kernel.problems.types import Problem
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,18 @@ class Perturbation:
     system: str | None
     instruction: str
     temperature: float
+    script: bool = False  # the evalplus-style prompt with the answer begun at the code fence (prompts.script_prompt)
+
+    def prompt(self, problem: "Problem") -> list[Message]:
+        if self.script:
+            return script_prompt(problem, system=self.system)
+        return chat_code_prompt(problem, system=self.system, instruction=self.instruction)
 
 
+# The first row is greedy but must not repeat the probe (the same prompt at T=0 gives the same
+# program): it asks the way the model's authors evaluate it, which solves other tasks than the probe.
 TABLE: tuple[Perturbation, ...] = (
-    Perturbation("plain", None, "Return the whole solution in one ```python code block.", 0.0),
+    Perturbation("script", None, SCRIPT_ASK, 0.0, script=True),
     Perturbation("expert", "You are an expert Python programmer who writes correct, simple code.",
                  "Return the whole solution in one ```python code block.", 0.2),
     Perturbation("careful", "You are a careful programmer. You check edge cases such as empty inputs.",
@@ -83,17 +92,20 @@ class DivSampling(BasePhase):
         plain = [(i, p) for i, p in enumerate(rows) if not (cfg.budget_forcing and i % 3 == 2 and tier.think_tokens > 0)]
         forced = [(i, p) for i, p in enumerate(rows) if (i, p) not in plain]
         if plain and not ctx.out_of_budget():
-            prompts = [chat_code_prompt(ctx.problem, system=p.system, instruction=p.instruction) for _, p in plain]
+            prompts = [p.prompt(ctx.problem) for _, p in plain]
             samplings = [Sampling(temperature=p.temperature, top_p=0.95 if p.temperature > 0 else 1.0,
-                                  max_tokens=cfg.max_tokens, seed=cfg.seed * 1000 + i, logprobs=True) for i, p in plain]
+                                  max_tokens=cfg.max_tokens, seed=cfg.seed * 1000 + i, logprobs=True,
+                                  stop=(FENCE_CLOSE,) if p.script else ()) for i, p in plain]
             outs = ctx.generate_batch("divsampling", [p.name for _, p in plain], prompts, samplings)
             for (i, p), c in zip(plain, outs):
-                _add(ctx, extract_code(ctx.problem, c.text), c.completion_tokens, c.mean_logprob, f"{p.name}, T={p.temperature}")
+                # a backend that did not continue the begun answer (some servers) wrote its own fences
+                text = FENCE_OPEN + c.text + FENCE_CLOSE if p.script and "```" not in c.text else c.text
+                _add(ctx, extract_code(ctx.problem, text), c.completion_tokens, c.mean_logprob, f"{p.name}, T={p.temperature}")
             yield from ctx.flush()
         for i, p in forced:
             if ctx.out_of_budget():
                 break
-            msgs = chat_code_prompt(ctx.problem, system=p.system, instruction=p.instruction)
+            msgs = chat_code_prompt(ctx.problem, system=p.system, instruction=p.instruction)  # reasoning first: no begun fence
             fa = budget_forcing.forced_generate(ctx, "divsampling", f"{p.name} (budget {tier.name})", msgs, tier,
                                                 Sampling(temperature=p.temperature, max_tokens=cfg.max_tokens,
                                                          seed=cfg.seed * 1000 + i))
