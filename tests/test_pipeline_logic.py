@@ -33,11 +33,24 @@ def test_condition_a_is_exactly_one_generation(problem):
     assert len(model.prompts) == 1 and sol.candidate == "probe" and sol.public_passed == 2
 
 
-def test_probe_that_passes_public_examples_stops_early(problem):
-    model = ScriptedModel(responder(probe=RIGHT))
+def test_probe_that_passes_and_is_confirmed_by_a_second_program_stops_early(problem):
+    model = ScriptedModel(responder(probe=RIGHT, gen=RIGHT))
     sol = Pipeline(model, PipelineConfig.for_condition("B"), style="chat").run(problem)
-    assert sol.stopped_early and "probe passed" in sol.stopped_early
-    assert len(model.prompts) == 1 and sol.solved_by == "probe"
+    assert sol.stopped_early and "probe passed" in sol.stopped_early and "second program" in sol.stopped_early
+    assert len(model.prompts) == 2 and sol.solved_by == "probe"
+
+
+def test_probe_that_passes_but_a_second_program_fails_goes_on_without_asking_twice(problem):
+    model = ScriptedModel(responder(probe=RIGHT, gen=WRONG))
+    run = Pipeline(model, PipelineConfig.for_condition("E", k=3, n_plans=1), style="chat").start(problem)
+    events = list(run)
+    sol = run.solution
+    assert not sol.stopped_early and not [e for e in events if e.kind == "early_stop" and e.phase == "probe"]
+    assert "passed 0/2" in run.state.route["reason"]  # the router says why it did not take the fast path
+    script_asks = [p for p in model.prompts if not isinstance(p, str) and p[-1]["role"] == "assistant"]
+    assert len(script_asks) == 1  # DivSampling reused the second opinion instead of asking its row again
+    assert sum(c.origin == "div" for c in run.state.candidates) == 2  # still k - n_plans Phase-1 samples
+    assert sol.candidate == "probe" and sol.public_passed == 2
 
 
 def test_early_stop_off_still_generates_every_candidate(problem):

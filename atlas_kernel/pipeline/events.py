@@ -12,6 +12,7 @@ energy           {"energies": {candidate: value}, "source"}
 selection        {"ranking": [...], "chosen", "reason", "selector"}
 sstar            {"a", "b", "inputs", "outputs", "winner", "reason"}
 repair           {"round", "perspective", "parent", "candidate"}
+second_opinion   {"candidate", "public_passed", "public_total", "inputs", "differ"} (a passing probe's check)
 early_stop       {"reason"}
 final            {"candidate", "code", "public_passed", "public_total", "reason"}
 """
@@ -63,6 +64,9 @@ class Event:
             return f"[{self.phase}] S* {d['a']} vs {d['b']}: winner {d.get('winner')} ({d.get('reason')})"
         if self.kind == "repair":
             return f"[{self.phase}] round {d['round']} {d['perspective']}: {d['parent']} -> {d['candidate']}"
+        if self.kind == "second_opinion":
+            return (f"[{self.phase}] second opinion {d['candidate']}: {d['public_passed']}/{d['public_total']} public, "
+                    f"differs from the probe on {d['differ']}/{d['inputs']} mutated inputs")
         if self.kind == "early_stop":
             return f"[{self.phase}] stop early: {d['reason']}"
         if self.kind == "final":

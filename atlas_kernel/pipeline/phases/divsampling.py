@@ -67,9 +67,32 @@ def perturbations(n: int, seed: int) -> list[Perturbation]:
     return [TABLE[(seed + i) % len(TABLE)] for i in range(n)]
 
 
-def _add(ctx: "RunContext", code: str, tokens: int, lp: float | None, plan: str, meta: dict[str, Any] | None = None) -> None:
-    ctx.add_candidate("divsampling", Candidate(id=ctx.state.new_id("div"), code=code, origin="div", plan=plan,
-                                               completion_tokens=tokens, mean_logprob=lp, meta=meta or {}))
+def _add(ctx: "RunContext", code: str, tokens: int, lp: float | None, plan: str, meta: dict[str, Any] | None = None,
+         phase: str = "divsampling") -> Candidate:
+    return ctx.add_candidate(phase, Candidate(id=ctx.state.new_id("div"), code=code, origin="div", plan=plan,
+                                              completion_tokens=tokens, mean_logprob=lp, meta=meta or {}))
+
+
+def _sampling(p: Perturbation, i: int, cfg: "PipelineConfig") -> Sampling:
+    return Sampling(temperature=p.temperature, top_p=0.95 if p.temperature > 0 else 1.0, max_tokens=cfg.max_tokens,
+                    seed=cfg.seed * 1000 + i, logprobs=True, stop=(FENCE_CLOSE,) if p.script else ())
+
+
+def _candidate_text(p: Perturbation, text: str) -> str:
+    # a backend that did not continue the begun answer (some servers) wrote its own fences
+    return FENCE_OPEN + text + FENCE_CLOSE if p.script and "```" not in text else text
+
+
+GREEDY_ROW = TABLE[0]
+
+
+def generate_greedy_row(ctx: "RunContext", phase: str) -> Candidate:
+    """The greedy row's candidate, made early (the probe's second opinion); DivSampling then
+    skips that row."""
+    p = GREEDY_ROW
+    c = ctx.generate(phase, f"second opinion: {p.name}", p.prompt(ctx.problem), _sampling(p, 0, ctx.config))
+    return _add(ctx, extract_code(ctx.problem, _candidate_text(p, c.text)), c.completion_tokens, c.mean_logprob,
+                f"{p.name}, T={p.temperature}", meta={"row": p.name}, phase=phase)
 
 
 class DivSampling(BasePhase):
@@ -84,7 +107,11 @@ class DivSampling(BasePhase):
         n = cfg.k - (cfg.n_plans if cfg.plansearch else 0)
         if n <= 0:
             return
-        rows = perturbations(n, cfg.seed)
+        made = {c.meta.get("row") for c in ctx.state.candidates if c.origin == "div"}
+        n -= len(made - {None})  # rows made earlier (the probe's second opinion) count toward k
+        rows = [p for p in perturbations(n + len(TABLE), cfg.seed) if p.name not in made][:max(n, 0)]
+        if not rows:
+            return
         if ctx.style == "completion":
             yield from self._vary_sampler(ctx, rows)
             return
@@ -93,14 +120,11 @@ class DivSampling(BasePhase):
         forced = [(i, p) for i, p in enumerate(rows) if (i, p) not in plain]
         if plain and not ctx.out_of_budget():
             prompts = [p.prompt(ctx.problem) for _, p in plain]
-            samplings = [Sampling(temperature=p.temperature, top_p=0.95 if p.temperature > 0 else 1.0,
-                                  max_tokens=cfg.max_tokens, seed=cfg.seed * 1000 + i, logprobs=True,
-                                  stop=(FENCE_CLOSE,) if p.script else ()) for i, p in plain]
+            samplings = [_sampling(p, i, cfg) for i, p in plain]
             outs = ctx.generate_batch("divsampling", [p.name for _, p in plain], prompts, samplings)
             for (i, p), c in zip(plain, outs):
-                # a backend that did not continue the begun answer (some servers) wrote its own fences
-                text = FENCE_OPEN + c.text + FENCE_CLOSE if p.script and "```" not in c.text else c.text
-                _add(ctx, extract_code(ctx.problem, text), c.completion_tokens, c.mean_logprob, f"{p.name}, T={p.temperature}")
+                _add(ctx, extract_code(ctx.problem, _candidate_text(p, c.text)), c.completion_tokens, c.mean_logprob,
+                     f"{p.name}, T={p.temperature}", meta={"row": p.name})
             yield from ctx.flush()
         for i, p in forced:
             if ctx.out_of_budget():
@@ -112,7 +136,7 @@ class DivSampling(BasePhase):
             _add(ctx, extract_code(ctx.problem, fa.text), fa.think_tokens + fa.code_tokens, None,
                  f"{p.name}, reasoning {fa.think_tokens} tokens ({fa.mode}, {fa.extensions} extensions, "
                  f"{'capped' if fa.capped else 'uncapped'})",
-                 meta={"budget": {"tier": tier.name, "think_tokens": fa.think_tokens, "extensions": fa.extensions,
+                 meta={"row": p.name, "budget": {"tier": tier.name, "think_tokens": fa.think_tokens, "extensions": fa.extensions,
                                   "capped": fa.capped, "mode": fa.mode}})
             yield from ctx.flush()
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from atlas_kernel.models.base import Prompt, Sampling
 from atlas_kernel.pipeline.extract import completion_stops, extract_code
+from atlas_kernel.pipeline.phases.second_opinion import second_opinion
 from atlas_kernel.pipeline.phase import BasePhase, candidates_summary
 from atlas_kernel.pipeline.phases import route
 from atlas_kernel.pipeline.prompts import PromptStyle, code_prompt
@@ -66,14 +67,15 @@ class Probe(BasePhase):
     @staticmethod
     def _stop_early(ctx: "RunContext", cand: Candidate) -> None:
         state = ctx.state
+        stop, why = second_opinion(ctx, cand)
         if ctx.config.router:
-            path, reason = route.post_probe(cand.public_passed, cand.public_total, cand.mean_logprob)
+            path, reason = route.post_probe(cand.public_passed, cand.public_total, stop, why)
             state.route.update({"path": path, "reason": reason})
             ctx.emit("route", "probe", **state.route)
             if path == "fast":
                 state.stopped_early = f"probe: {reason}"
-        else:
-            state.stopped_early = f"probe passed all {cand.public_total} public examples"
+        elif stop:
+            state.stopped_early = f"probe passed all {cand.public_total} public examples; {why}"
         if state.stopped_early:
             ctx.emit("early_stop", "probe", reason=state.stopped_early)
 

@@ -2,9 +2,9 @@
 
 Before the probe: is this a coding question at all (no examples, no starter code, no words of
 programs)? If not, one generation answers it. The statement's length and stated constraints
-pick the reasoning tier. After the probe: a probe that passes every public example with a
-confident mean token log-probability ends the solve (fast path); otherwise the full pipeline
-runs. The decision and the signals behind it go into the trace.
+pick the reasoning tier. After the probe: a probe that passes every public example, and a
+second program that passes them too and agrees with it on mutated inputs, end the solve (fast
+path); otherwise the full pipeline runs. The decision and the signals behind it go into the trace.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 _CODE_WORDS = re.compile(r"\b(function|program|input|output|print|return|array|list|string|integer|def|class|"
                          r"implement|write|code|stdin|stdout)\b", re.IGNORECASE)
 _CONSTRAINT = re.compile(r"(10\^\d|10\*\*\d|\d\s*[≤<]=?\s*\w|constraints?)", re.IGNORECASE)
-CONFIDENT_LOGPROB = -0.35  # mean token log-prob above which a passing probe is trusted (fast path)
 
 
 def pre_signals(problem: Problem) -> dict[str, Any]:
@@ -49,16 +48,16 @@ def choose_tier(signals: dict[str, Any]) -> str:
     return "hard"
 
 
-def post_probe(probe_public_passed: int, probe_public_total: int, mean_logprob: float | None) -> tuple[str, str]:
-    """('fast' | 'full', reason) once the probe has been checked."""
+def post_probe(probe_public_passed: int, probe_public_total: int, confirmed: bool, why: str) -> tuple[str, str]:
+    """('fast' | 'full', reason) once the probe has been checked and, when it passed, a second
+    opinion asked (`second_opinion.py`: the measurement behind the rule is there)."""
     if probe_public_total == 0:
         return "full", "no public examples to check the probe against"
     if probe_public_passed < probe_public_total:
         return "full", f"probe passed {probe_public_passed}/{probe_public_total} public examples"
-    if mean_logprob is not None and mean_logprob < CONFIDENT_LOGPROB:
-        return "full", f"probe passed its examples but with low confidence (mean log-prob {mean_logprob:.2f})"
-    return "fast", f"probe passed all {probe_public_total} public examples" + (
-        f" with mean log-prob {mean_logprob:.2f}" if mean_logprob is not None else "")
+    if not confirmed:
+        return "full", f"probe passed all {probe_public_total} public examples but {why}"
+    return "fast", f"probe passed all {probe_public_total} public examples; {why}"
 
 
 class Route(BasePhase):
