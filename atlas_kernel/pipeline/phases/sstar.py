@@ -37,8 +37,24 @@ def _judge(ctx: "RunContext", inp: str, out_a: str | None, out_b: str | None) ->
     q = (f"{task_text(problem, with_examples=True)}\n\nFor this input:\n```\n{inp.strip()[:500]}\n```\n"
          f"Which output is correct?\nA) {show(out_a)}\nB) {show(out_b)}\nAnswer with the single letter A or B.")
     c = ctx.generate("sstar", "judge outputs", [{"role": "user", "content": q}], Sampling(temperature=0.0, max_tokens=8))
-    m = re.search(r"\b([AB])\b", c.text.upper())
-    return m.group(1) if m else None
+    return parse_choice(c.text)
+
+
+# An explicit "answer: B" first; then a capital A or B standing alone (the usual short reply); a
+# lower-case letter only where it is marked as an option ("(b)", "b)" at a line start). Case
+# matters otherwise: the article in "a better output is B" is not option A.
+_ANSWER = re.compile(r"answer\s*(?:is)?\s*:?\s*\(?\s*([AB])\b", re.IGNORECASE)
+_CAPITAL = re.compile(r"\b([AB])\b")
+_MARKED = re.compile(r"(?:^|\()\s*([ab])\s*\)", re.MULTILINE)
+
+
+def parse_choice(text: str) -> str | None:
+    """The option a two-choice reply picks, or None when it names none."""
+    for pattern in (_ANSWER, _CAPITAL, _MARKED):
+        m = pattern.search(text)
+        if m:
+            return m.group(1).upper()
+    return None
 
 
 def _separate_top_two(ctx: "RunContext") -> Iterator["Event"]:
