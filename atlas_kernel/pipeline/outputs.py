@@ -42,6 +42,31 @@ for __i, (__e, __a) in enumerate(__CASES):
 '''
 
 
+def _canon(x: Any) -> Any:  # the driver's __canon, on this side
+    if isinstance(x, float):
+        return float("%.9g" % x)
+    if isinstance(x, (list, tuple)):
+        return [_canon(v) for v in x]
+    if isinstance(x, dict):
+        return {str(k): _canon(v) for k, v in x.items()}
+    if isinstance(x, set):
+        return sorted((_canon(v) for v in x), key=repr)
+    return x
+
+
+def claimed_output(problem: Problem, claimed: str | None) -> str | None:
+    """A functional test's claimed result (source text after `==`, e.g. "[1, 2]") in the form
+    `collect_outputs` reports a return value, or None when it is not a plain literal."""
+    import ast
+
+    if claimed is None or problem.kind != "functional":
+        return None
+    try:
+        return repr(_canon(ast.literal_eval(claimed)))
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+
+
 def normalise_stdout(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 

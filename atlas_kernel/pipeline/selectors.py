@@ -4,9 +4,10 @@ Every selector first ranks by public examples passed (a candidate that fails a g
 dominated). Then:
   lexicographic  self-tests passed, then Lens energy (lower first) when scored, else the mean
                  token log-probability of the candidate's generation (higher first).
-  codet          CodeT dual agreement: candidates that pass exactly the same set of (public +
-                 kept self-) tests form a group; a group scores (tests passed) x sqrt(group size);
-                 within the best group, energy or log-probability breaks ties.
+  codet          CodeT dual agreement: the tests are the public examples and the self-tests the
+                 model wrote with a claimed output; candidates passing exactly the same tests form
+                 a consensus set scored (candidates) x (tests passed); within the best set,
+                 energy or log-probability breaks ties.
   mbr_exec       MBR-exec: the candidate whose outputs on the self-test inputs agree with the most
                  other candidates (summed over inputs) wins; needs no expected outputs at all.
 Ties after all of that keep generation order (the probe first), so results are deterministic.
@@ -18,6 +19,7 @@ import math
 from collections import defaultdict
 
 from atlas_kernel.pipeline.conditions import DEFAULT_SELECTOR
+from atlas_kernel.pipeline.outputs import claimed_output
 from atlas_kernel.pipeline.state import Candidate, SolveState
 
 
@@ -43,25 +45,29 @@ def lexicographic(state: SolveState) -> tuple[list[str], str]:
 
 
 def codet(state: SolveState) -> tuple[list[str], str]:
+    """CodeT's dual agreement (Chen et al. 2022): the tests are the public examples and the
+    model-written self-tests with the output the model claimed for them. Candidates passing
+    exactly the same tests form a consensus set scored (candidates in it) x (tests it passes);
+    public examples still rank first."""
     order = _order(state)
-    kept = [i for i, t in enumerate(state.self_tests) if t.kept]
-    groups: dict[tuple, list[Candidate]] = defaultdict(list)
+    claimed = {i: out for i, t in enumerate(state.self_tests)
+               if (out := claimed_output(state.problem, t.model_expected)) is not None}
+    groups: dict[frozenset, list[Candidate]] = defaultdict(list)
     for c in state.candidates:
-        pub = tuple(v.passed for v in c.public)
-        slf = tuple(c.self_outputs.get(i) == state.self_tests[i].expected for i in kept)
-        groups[pub + slf].append(c)
+        passed = {("public", i) for i, v in enumerate(c.public) if v.passed}
+        passed |= {("self", i) for i, out in claimed.items() if c.self_outputs.get(i) == out}
+        groups[frozenset(passed)].append(c)
     scored = []
     for key, members in groups.items():
-        pub_pass = max(m.public_passed for m in members)
-        score = sum(key) * math.sqrt(len(members))
-        for m in members:
-            scored.append((m, pub_pass, score))
-    ranked = sorted(scored, key=lambda x: (-x[1], -x[2], -_tiebreak(x[0]), order[x[0].id]))
+        score = len(members) * len(key)
+        scored += [(m, score) for m in members]
+    ranked = sorted(scored, key=lambda x: (-x[0].public_passed, -x[1], -_tiebreak(x[0]), order[x[0].id]))
     if not ranked:
         return [], "no candidates"
-    top, _, score = ranked[0]
-    size = sum(1 for m, _, s in scored if s == score and m.public_passed == top.public_passed)
-    return [m.id for m, _, _ in ranked], f"CodeT group score {score:.2f} (group of {size})"
+    top, score = ranked[0]
+    size = next(len(ms) for ms in groups.values() if top in ms)
+    return [m.id for m, _ in ranked], (f"CodeT dual agreement {score} ({size} candidates x {score // max(size, 1)} "
+                                       f"tests, {len(claimed)} with a claimed output)")
 
 
 def mbr_exec(state: SolveState) -> tuple[list[str], str]:

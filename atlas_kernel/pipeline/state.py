@@ -86,6 +86,7 @@ class SolveState:
     selection_reason: str = ""
     ranking: list[str] = field(default_factory=list)
     stopped_early: str | None = None
+    self_test_voters: str = ""  # whose outputs decided the self-tests (see self_tests.evaluate)
     tokens_used: int = 0
     phase_times: dict[str, float] = field(default_factory=dict)
     solved_by: str | None = None  # the phase whose candidate was chosen

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from atlas_kernel.pipeline.context import RunContext
     from atlas_kernel.pipeline.events import Event
 
-RULE = "kept when >= max(2, ceil(m/2)) of the m candidates with an output agree; the majority output is expected"
+RULE = ("kept when >= max(2, ceil(m/2)) of the m distinct candidates with an output agree and no other output has as "
+        "many; voters are the candidates passing every public example (all when none does); the majority output is expected")
 MAX_INPUT_CHARS = 2000
 
 
@@ -102,9 +103,12 @@ def decide(tests: list[SelfTest], outputs: list[list[str | None]]) -> None:
         if not col:
             t.kept, t.expected, t.support = False, None, 0
             continue
-        value, support = Counter(col).most_common(1)[0]
+        ranked = Counter(col).most_common(2)
+        value, support = ranked[0]
         t.support = support
-        if support >= max(2, math.ceil(len(col) / 2)):
+        # an even split (2-2) has no majority: keeping it would pick one side by list order
+        tied = len(ranked) > 1 and ranked[1][1] == support
+        if support >= max(2, math.ceil(len(col) / 2)) and not tied:
             t.kept, t.expected = True, value
         else:
             t.kept, t.expected = False, None
@@ -137,7 +141,7 @@ def _write_and_decide(ctx: "RunContext") -> Iterator["Event"]:
     state.self_tests = tests
     evaluate(ctx, state.candidates)
     ctx.emit("self_tests", "self_tests", generated=len(tests), kept=sum(t.kept for t in tests), rule=RULE,
-             model_written=model_written, mutated=len(tests) - model_written,
+             voters=state.self_test_voters, model_written=model_written, mutated=len(tests) - model_written,
              tests=[{"input": t.input, "expected": t.expected, "support": t.support, "runnable": t.runnable,
                      "kept": t.kept} for t in tests])
     yield from ctx.flush()
@@ -155,11 +159,14 @@ def evaluate(ctx: "RunContext", candidates: Sequence[Candidate]) -> None:
                                sandbox=ctx.sandbox)
         for cand, row in zip(todo, outs):
             cand.self_outputs = {i: v for i, v in enumerate(row)}
-    # identical programs agreeing is one vote, not several: count distinct programs only
-    distinct = {}
+    # identical programs agreeing is one vote, not several: count distinct programs only; and a
+    # program that fails a public example has shown it is wrong: it does not vote while others pass
+    distinct: dict[str, Candidate] = {}
     for c in state.candidates:
         distinct.setdefault(" ".join(c.code.split()), c)
-    decide(state.self_tests, [[c.self_outputs.get(i) for i in range(len(inputs))] for c in distinct.values()])
+    voters = [c for c in distinct.values() if c.passes_public] or list(distinct.values())
+    state.self_test_voters = "passing public examples" if voters[0].passes_public else "all (none passes the public examples)"
+    decide(state.self_tests, [[c.self_outputs.get(i) for i in range(len(inputs))] for c in voters])
 
 
 class SelfTests(BasePhase):
