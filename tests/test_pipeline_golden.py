@@ -17,3 +17,10 @@ def test_scripted_solve_reproduces_the_golden_trace(condition):
         want, have = json.loads(expected), json.loads(got)
         diff = [k for k in sorted(set(want) | set(have)) if want.get(k) != have.get(k)]
         pytest.fail(f"condition {condition}: trace differs from {golden_path(condition).name} in {diff}")
+
+
+def test_a_selection_event_keeps_the_ranking_it_announced():
+    # S* reorders the state's ranking later; the recorded event must still show the one it chose from
+    trace = solve("C")
+    selections = [e["data"] for e in trace["events"] if e["kind"] == "selection"]
+    assert selections and all(d["ranking"][0] == d["chosen"] for d in selections)

@@ -18,8 +18,8 @@ class Select(BasePhase):
     def run(self, ctx: "RunContext") -> Iterator["Event"]:
         ranking, reason = select(ctx.state, ctx.config.selector)
         ctx.state.ranking, ctx.state.selection_reason = ranking, reason
-        # the event holds the state's ranking list itself (S* reorders it in place): kept as recorded so far
-        ctx.emit("selection", "select", ranking=ranking, chosen=ranking[0] if ranking else None, reason=reason,
+        # a copy: S* later reorders the state's ranking in place, and the event records this moment
+        ctx.emit("selection", "select", ranking=list(ranking), chosen=ranking[0] if ranking else None, reason=reason,
                  selector=ctx.config.selector)
         yield from ctx.flush()
 
