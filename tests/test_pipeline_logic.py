@@ -153,3 +153,16 @@ def test_selectors_rank_public_first_then_their_own_criterion():
     assert select(st, "lexicographic")[0][0] == "a"  # 2 self-tests passed, best log-prob
     assert select(st, "mbr_exec")[0][0] in ("a", "c")  # agree with each other most
     assert select(st, "codet")[0][0] in ("a", "c")  # the larger group
+
+
+def test_a_question_that_is_not_about_code_is_answered_once_and_the_answer_is_the_result():
+    question = Problem(id="q", statement="Which planet is the largest in the solar system?", kind="stdio")
+    model = ScriptedModel(lambda prompt, sampling: "Jupiter is the largest planet.")
+    run = Pipeline(model, PipelineConfig.for_condition("E"), style="chat").start(question)
+    events = list(run)
+    sol = run.solution
+    assert run.state.route["path"] == "fast" and run.state.route["reason"] == "not a coding question"
+    assert len(model.prompts) == 1 and sol.code.strip() == "Jupiter is the largest planet."
+    assert "not a coding question" in (sol.stopped_early or "")
+    final = [e for e in events if e.kind == "final"][0].data
+    assert final["candidate"] == "probe" and final["code"].startswith("Jupiter")

@@ -81,6 +81,7 @@ class SolveState:
     candidates: list[Candidate] = field(default_factory=list)
     self_tests: list[SelfTest] = field(default_factory=list)
     route: dict[str, Any] = field(default_factory=dict)
+    answer_only: bool = False  # the router found no coding question: the probe answers in prose, once
     tier: str = "light"
     chosen: str | None = None
     selection_reason: str = ""

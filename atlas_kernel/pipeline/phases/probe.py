@@ -51,6 +51,9 @@ class Probe(BasePhase):
     name = "probe"
 
     def run(self, ctx: "RunContext") -> Iterator["Event"]:
+        if ctx.state.answer_only:
+            yield from self._answer(ctx)
+            return
         req = single_shot_request(ctx.problem, ctx.style, ctx.config)
         c = ctx.generate("probe", "single-shot answer", req.prompt, req.sampling)
         cand = ctx.add_candidate("probe", Candidate(id="probe", code=req.code(c.text), origin="probe",
@@ -62,6 +65,21 @@ class Probe(BasePhase):
             return
         if cand.public_total and cand.public_passed == cand.public_total and ctx.config.early_stop:
             self._stop_early(ctx, cand)
+        yield from ctx.flush()
+
+    @staticmethod
+    def _answer(ctx: "RunContext") -> Iterator["Event"]:
+        """Not a coding question (the router's call): one generation answers it in prose, and that
+        answer (not an extracted program) is the solve's result."""
+        cfg = ctx.config
+        question = ctx.problem.statement.strip()
+        prompt = [{"role": "user", "content": question}] if ctx.style == "chat" else f"Question: {question}\nAnswer:"
+        c = ctx.generate("probe", "plain answer", prompt,
+                         Sampling(temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed, logprobs=True))
+        ctx.add_candidate("probe", Candidate(id="probe", code=c.text.strip(), origin="probe",
+                                             completion_tokens=c.completion_tokens, mean_logprob=c.mean_logprob))
+        ctx.state.stopped_early = "router: not a coding question, answered in one generation"
+        ctx.emit("early_stop", "probe", reason=ctx.state.stopped_early)
         yield from ctx.flush()
 
     @staticmethod

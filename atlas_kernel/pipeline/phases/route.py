@@ -76,8 +76,7 @@ class Route(BasePhase):
         ctx.state.route = {"path": "full" if coding else "fast", "reason": "coding problem" if coding else "not a coding question",
                            "tier": tier, "signals": sig}
         ctx.emit("route", "route", **ctx.state.route)
-        if not coding:
-            ctx.state.stopped_early = "router: not a coding question, answered in one generation"
+        ctx.state.answer_only = not coding  # the probe answers it in one generation, then the solve ends
         yield from ctx.flush()
 
 
