@@ -33,6 +33,7 @@ class RunContext:
         self.style = style
         self.sandbox = sandbox
         self.energy_scorer = energy_scorer
+        self._lens_scorer: tuple[EnergyScorer | None] | None = None  # resolved once per solve
         self.state = SolveState(problem, tier=config.tier)
         info = model.info() if hasattr(model, "info") else {"name": getattr(model, "name", "?")}
         self.trace = Trace(problem=problem.to_dict(), config=config.to_dict(), model=info)
@@ -40,6 +41,22 @@ class RunContext:
         self.t0 = time.perf_counter()
         self._call_no = 0
         self.exhausted: str | None = None  # set when the token or time budget ran out
+
+    def lens_scorer(self) -> EnergyScorer | None:
+        """The scorer every Lens energy of this solve comes from: the pipeline's, else the model's
+        trained lens, else None. One answer per solve, so candidates added late (repair) get
+        energies on the same scale as the rest."""
+        if self._lens_scorer is None:
+            scorer = self.energy_scorer
+            if scorer is None:
+                try:
+                    from atlas_kernel.lens.scoring import default_scorer
+
+                    scorer = default_scorer(self.model)
+                except ImportError:
+                    scorer = None
+            self._lens_scorer = (scorer,)
+        return self._lens_scorer[0]
 
     # -- events ----------------------------------------------------------------------------
     def emit(self, kind: str, phase: str, /, **data: Any) -> None:

@@ -23,10 +23,16 @@ from atlas_kernel.pipeline.outputs import claimed_output
 from atlas_kernel.pipeline.state import Candidate, SolveState
 
 
-def _tiebreak(c: Candidate) -> float:
-    if c.energy is not None:
-        return -c.energy
-    return c.mean_logprob if c.mean_logprob is not None else -1e9
+def _tiebreaker(state: SolveState):
+    """Higher is better. Lens energy only when every candidate has one: an energy and a
+    log-probability are on different scales and must never be compared with each other."""
+    if state.candidates and all(c.energy is not None for c in state.candidates):
+        return lambda c: -c.energy
+    return lambda c: c.mean_logprob if c.mean_logprob is not None else -1e9
+
+
+def _uses_energy(state: SolveState) -> bool:
+    return bool(state.candidates) and all(c.energy is not None for c in state.candidates)
 
 
 def _order(state: SolveState) -> dict[str, int]:
@@ -35,11 +41,12 @@ def _order(state: SolveState) -> dict[str, int]:
 
 def lexicographic(state: SolveState) -> tuple[list[str], str]:
     order = _order(state)
-    ranked = sorted(state.candidates, key=lambda c: (-c.public_passed, -state.self_passed(c), -_tiebreak(c), order[c.id]))
+    tiebreak = _tiebreaker(state)
+    ranked = sorted(state.candidates, key=lambda c: (-c.public_passed, -state.self_passed(c), -tiebreak(c), order[c.id]))
     if not ranked:
         return [], "no candidates"
     top = ranked[0]
-    tb = "energy" if top.energy is not None else "log-probability"
+    tb = "energy" if _uses_energy(state) else "log-probability"
     return [c.id for c in ranked], (f"{top.public_passed}/{top.public_total} public, {state.self_passed(top)}/"
                                      f"{len(state.kept_self_tests)} self-tests, then {tb}")
 
@@ -61,7 +68,8 @@ def codet(state: SolveState) -> tuple[list[str], str]:
     for key, members in groups.items():
         score = len(members) * len(key)
         scored += [(m, score) for m in members]
-    ranked = sorted(scored, key=lambda x: (-x[0].public_passed, -x[1], -_tiebreak(x[0]), order[x[0].id]))
+    tiebreak = _tiebreaker(state)
+    ranked = sorted(scored, key=lambda x: (-x[0].public_passed, -x[1], -tiebreak(x[0]), order[x[0].id]))
     if not ranked:
         return [], "no candidates"
     top, score = ranked[0]
@@ -82,7 +90,8 @@ def mbr_exec(state: SolveState) -> tuple[list[str], str]:
                 continue
             total += sum(1 for o in state.candidates if o is not c and o.self_outputs.get(i) == out)
         agree[c.id] = total
-    ranked = sorted(state.candidates, key=lambda c: (-c.public_passed, -agree[c.id], -_tiebreak(c), order[c.id]))
+    tiebreak = _tiebreaker(state)
+    ranked = sorted(state.candidates, key=lambda c: (-c.public_passed, -agree[c.id], -tiebreak(c), order[c.id]))
     if not ranked:
         return [], "no candidates"
     return [c.id for c in ranked], f"MBR-exec agreement {agree[ranked[0].id]} over {len(inputs)} inputs"

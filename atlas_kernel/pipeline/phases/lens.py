@@ -17,14 +17,7 @@ if TYPE_CHECKING:
 
 def score_candidates(ctx: "RunContext") -> Iterator["Event"]:
     """Energies for every candidate that has none yet (also after repair added candidates)."""
-    scorer = ctx.energy_scorer
-    if scorer is None:
-        try:
-            from atlas_kernel.lens.scoring import default_scorer
-
-            scorer = default_scorer(ctx.model)
-        except ImportError:
-            scorer = None
+    scorer = ctx.lens_scorer()
     cands = [c for c in ctx.state.candidates if c.energy is None]
     if scorer is None or not cands:
         ctx.emit("energy", "lens", energies={}, source="none: no trained lens for this model (log-probability breaks ties)")

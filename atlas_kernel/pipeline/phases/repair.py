@@ -105,11 +105,17 @@ def _repair_rounds(ctx: "RunContext") -> Iterator["Event"]:
         if not new:
             return
         yield from verify_self(ctx, new)
+        if _lens_in_use(ctx):  # the newcomers compete on the same scale as the others
+            yield from lens.score_candidates(ctx)
         state.ranking, state.selection_reason = select(state, cfg.selector)
         if not _needs_repair(ctx, state.candidate(state.ranking[0])):
             ctx.emit("early_stop", "repair", reason=f"repair round {rnd} produced a candidate that passes its checks")
             yield from ctx.flush()
             return
+
+
+def _lens_in_use(ctx: "RunContext") -> bool:
+    return ctx.config.lens and ctx.lens_scorer() is not None
 
 
 def verify_self(ctx: "RunContext", cands: Sequence[Candidate]) -> Iterator["Event"]:
@@ -128,7 +134,7 @@ class Repair(BasePhase):
     def run(self, ctx: "RunContext") -> Iterator["Event"]:
         yield from _repair_rounds(ctx)
         # repaired candidates need energies too, to be compared with the others on the same scale
-        if ctx.config.lens and any(c.energy is None for c in ctx.state.candidates) and ctx.energy_scorer is not None:
+        if _lens_in_use(ctx) and any(c.energy is None for c in ctx.state.candidates):
             yield from lens.score_candidates(ctx)
 
     def summary(self, ctx: "RunContext") -> str:
