@@ -32,6 +32,7 @@ class ForcedAnswer:
     extensions: int
     capped: bool
     mode: str  # think | visible | unforced
+    mean_logprob: float | None = None  # of the code tokens: the tie-break compares forced candidates like the others
 
 
 def is_thinking_model(model: Any) -> bool:
@@ -43,18 +44,20 @@ def forced_generate(ctx: "RunContext", phase: str, purpose: str, messages: list[
                     sampling: Sampling) -> ForcedAnswer:
     model = ctx.model
     if tier.think_tokens <= 0:
-        c = ctx.generate(phase, purpose, messages, sampling)
-        return ForcedAnswer("", c.text, 0, c.completion_tokens, 0, False, "nothink")
+        c = ctx.generate(phase, purpose, messages, sampling.with_(logprobs=True))
+        return ForcedAnswer("", c.text, 0, c.completion_tokens, 0, False, "nothink", c.mean_logprob)
     if not hasattr(model, "render"):
         ask = dict(messages[-1])
         ask["content"] += f"\n\nFirst explain your approach in at most {tier.think_tokens // 2} words, then give the code."
         c = ctx.generate(phase, purpose + " (reasoning first, unforced)", messages[:-1] + [ask],
-                         sampling.with_(max_tokens=sampling.max_tokens + tier.think_tokens))
-        return ForcedAnswer("", c.text, 0, c.completion_tokens, 0, False, "unforced")
+                         sampling.with_(max_tokens=sampling.max_tokens + tier.think_tokens, logprobs=True))
+        return ForcedAnswer("", c.text, 0, c.completion_tokens, 0, False, "unforced", c.mean_logprob)
 
     thinking = is_thinking_model(model)
     if thinking:
-        open_mark, close_mark, code_open = "<think>\n", "</think>", "\n</think>\n\n"
+        # the code part begins inside an opened fence, as in the visible variant: a stop at ``` then
+        # closes the code, instead of firing on the opening fence the model would write first
+        open_mark, close_mark, code_open = "<think>\n", "</think>", "\n</think>\n\n```python\n"
     else:
         ask = dict(messages[-1])
         ask["content"] += "\n\nFirst write your reasoning as a short numbered list, then the code in one ```python block."
@@ -85,6 +88,8 @@ def forced_generate(ctx: "RunContext", phase: str, purpose: str, messages: list[
             continue
         break
     code_prefix = prefix + reasoning.rstrip() + code_open
-    c = ctx.generate(phase, f"{purpose}: code", code_prefix, sampling.with_(stop=("```",) + tuple(sampling.stop)))
+    c = ctx.generate(phase, f"{purpose}: code", code_prefix,
+                     sampling.with_(stop=("```",) + tuple(sampling.stop), logprobs=True))
     text = f"{open_mark}{reasoning}\n```python\n{c.text}\n```"
-    return ForcedAnswer(reasoning, text, used, c.completion_tokens, extensions, capped, "think" if thinking else "visible")
+    return ForcedAnswer(reasoning, text, used, c.completion_tokens, extensions, capped, "think" if thinking else "visible",
+                        c.mean_logprob)

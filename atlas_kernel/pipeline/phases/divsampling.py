@@ -133,7 +133,7 @@ class DivSampling(BasePhase):
             fa = budget_forcing.forced_generate(ctx, "divsampling", f"{p.name} (budget {tier.name})", msgs, tier,
                                                 Sampling(temperature=p.temperature, max_tokens=cfg.max_tokens,
                                                          seed=cfg.seed * 1000 + i))
-            _add(ctx, extract_code(ctx.problem, fa.text), fa.think_tokens + fa.code_tokens, None,
+            _add(ctx, extract_code(ctx.problem, fa.text), fa.think_tokens + fa.code_tokens, fa.mean_logprob,
                  f"{p.name}, reasoning {fa.think_tokens} tokens ({fa.mode}, {fa.extensions} extensions, "
                  f"{'capped' if fa.capped else 'uncapped'})",
                  meta={"row": p.name, "budget": {"tier": tier.name, "think_tokens": fa.think_tokens, "extensions": fa.extensions,
