@@ -30,7 +30,7 @@ PROBLEM = "example:sum_of_list"
 SEED = 3
 
 # what legitimately differs between two runs of the same solve: clocks, durations, sandbox paths and pids
-_VOLATILE_KEYS = {"t", "elapsed_s", "wall_s", "phase_times", "phase_s"}
+_VOLATILE_KEYS = {"t", "elapsed_s", "wall_s", "phase_times", "phase_s", "time_split"}
 _PATHS = re.compile(r"(/tmp|/var/tmp|/dev/shm)/[^\s'\"]*")
 _PIDS = re.compile(r"\bpid[ =:]\s*\d+", re.IGNORECASE)
 

@@ -54,4 +54,7 @@ def test_condition_e_on_a_stdio_problem_records_a_complete_trace(default_model, 
     assert sum(c["completion_tokens"] for c in tr.llm_calls) == sol.tokens
     assert tr.test_runs and {r["suite"] for r in tr.test_runs} >= {"public"}
     assert tr.result["candidate"] == sol.candidate
+    # the user sees where the time went, and the model's speed: both real, both from this solve
+    assert sol.time_split["model_s"] > 0 and sol.tokens / sol.time_split["model_s"] > 0
+    assert sol.time_split["sandbox_s"] > 0
     tr.save(tmp_path / "trace.json")

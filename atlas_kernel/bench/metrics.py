@@ -89,6 +89,9 @@ def summarize(rows: Sequence[dict[str, Any]], *, watts: float | None = None, wor
         "tokens": {"total": sum(tokens), "per_task": _mean(tokens)},
         "wall_s": {"total": sum(wall), "per_task": _mean(wall)},
         "sandbox_s_per_task": _mean(float(r.get("sandbox_s", 0.0)) for r in rows),
+        # rows of older runs lack the split: only rows that have it count
+        "model_s_per_task": _mean(float(r["model_s"]) for r in rows if "model_s" in r) if any("model_s" in r for r in rows) else None,
+        "other_s_per_task": _mean(float(r["other_s"]) for r in rows if "other_s" in r) if any("other_s" in r for r in rows) else None,
         "grade_s_per_task": _mean(float(r.get("grade_s", 0.0)) for r in rows),
         "phase_s_per_task": _per_key_mean(rows, "phase_s"),
         "phase_tokens_per_task": _per_key_mean(rows, "phase_tokens"),

@@ -65,7 +65,9 @@ def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | Non
     phase_tokens: dict[str, int] = {}
     for c in calls:
         phase_tokens[c["phase"]] = phase_tokens.get(c["phase"], 0) + c["completion_tokens"]
-    sandbox_s = sum(r.get("elapsed_s", 0.0) for r in (solution.trace.test_runs if solution.trace else []))
+    split = solution.time_split or {}
+    model_s = float(split.get("model_s", 0.0))
+    tok_s = solution.tokens / model_s if model_s > 0 else None
     return {
         "task_id": task.id, "condition": spec.condition, "mode": "pipeline", "seed": spec.seed,
         "passed": grade.passed, "grade": grade.summary,
@@ -73,7 +75,8 @@ def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | Non
         "public_passed": solution.public_passed, "public_total": solution.public_total,
         "solved_by": solution.solved_by, "chosen": solution.candidate, "stopped_early": solution.stopped_early,
         "tokens": solution.tokens, "phase_tokens": phase_tokens, "wall_s": solve_s, "phase_s": solution.phase_times,
-        "sandbox_s": sandbox_s, "grade_s": grade.wall_s, "n_candidates": len(cands),
+        "model_s": model_s, "sandbox_s": float(split.get("sandbox_s", 0.0)), "other_s": float(split.get("other_s", 0.0)),
+        "tokens_per_s": tok_s, "grade_s": grade.wall_s, "n_candidates": len(cands),
         "origins_passing_public": sorted({c.origin for c in cands if passes_public[c.id]}),
         "code": solution.code, "trace": trace_ref, "metadata": dict(task.problem.metadata),
         **({"online_lens": online} if online is not None else {}),

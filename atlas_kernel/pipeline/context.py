@@ -5,6 +5,7 @@ and the event stream, and budgets are enforced in one place)."""
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator, Sequence
 
@@ -41,6 +42,10 @@ class RunContext:
         self.t0 = time.perf_counter()
         self._call_no = 0
         self.exhausted: str | None = None  # set when the token or time budget ran out
+        # where the solve's wall time goes: model calls and sandbox runs, each counted once as wall
+        # time (a batch, or candidates verified in parallel, are one interval); the rest is "other"
+        self.busy_s: dict[str, float] = {"model": 0.0, "sandbox": 0.0}
+        self._sandbox_depth = 0
 
     def lens_scorer(self) -> EnergyScorer | None:
         """The scorer every Lens energy of this solve comes from: the pipeline's, else the model's
@@ -57,6 +62,35 @@ class RunContext:
                     scorer = None
             self._lens_scorer = (scorer,)
         return self._lens_scorer[0]
+
+    @contextmanager
+    def timing(self, what: str) -> Iterator[None]:
+        """Count the wall time of the block as `what` ("model" | "sandbox"); nested sandbox
+        blocks (a test run inside a parallel verification) count once, at the outermost."""
+        outer = what != "sandbox" or self._sandbox_depth == 0
+        if what == "sandbox":
+            self._sandbox_depth += 1
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            if what == "sandbox":
+                self._sandbox_depth -= 1
+            if outer:
+                self.busy_s[what] += time.perf_counter() - t0
+
+    def time_split(self) -> dict[str, float]:
+        wall = self.elapsed()
+        model, sandbox = self.busy_s["model"], self.busy_s["sandbox"]
+        return {"wall_s": wall, "model_s": model, "sandbox_s": sandbox, "other_s": max(0.0, wall - model - sandbox)}
+
+    def collect_outputs(self, codes: Sequence[str], inputs: Sequence[str]) -> list[list[str | None]]:
+        """Outputs of programs on inputs without known answers (self-tests, S*, second opinion)."""
+        from atlas_kernel.pipeline.outputs import collect_outputs
+
+        with self.timing("sandbox"):
+            return collect_outputs(self.problem, codes, inputs, timeout_s=self.config.test_timeout_s,
+                                   sandbox=self.sandbox)
 
     # -- events ----------------------------------------------------------------------------
     def emit(self, kind: str, phase: str, /, **data: Any) -> None:
@@ -101,12 +135,18 @@ class RunContext:
             "cached_prompt_tokens": c.cached_prompt_tokens, "elapsed_s": c.elapsed_s,
             "finish_reason": c.finish_reason, "mean_logprob": c.mean_logprob,
         })
+        extra: dict[str, Any] = {}
+        if c.drafted_tokens:  # speculative decoding: what the user sees of it (progress line, stepper)
+            extra = {"drafted_tokens": c.drafted_tokens, "accepted_tokens": c.accepted_tokens,
+                     "acceptance_rate": c.acceptance_rate, "draft": sampling.draft}
+            self.trace.llm_calls[-1].update(extra)
         self.emit("llm_call", phase, id=cid, purpose=purpose, prompt_tokens=c.prompt_tokens,
-                  completion_tokens=c.completion_tokens, elapsed_s=c.elapsed_s)
+                  completion_tokens=c.completion_tokens, elapsed_s=c.elapsed_s, **extra)
 
     def generate(self, phase: str, purpose: str, prompt: Prompt, sampling: Sampling) -> Completion:
         sampling = self._cap(sampling)
-        c = self.model.generate(prompt, sampling)
+        with self.timing("model"):
+            c = self.model.generate(prompt, sampling)
         self._record(phase, purpose, prompt, sampling, c)
         return c
 
@@ -126,7 +166,8 @@ class RunContext:
             raise BudgetExhausted(f"token budget of {self.config.token_budget} used")
         per = max(1, self.tokens_left() // len(prompts))
         samplings = [s if s.max_tokens <= per else s.with_(max_tokens=per) for s in samplings]
-        outs = generate_batch(self.model, prompts, samplings)
+        with self.timing("model"):
+            outs = generate_batch(self.model, prompts, samplings)
         for purpose, p, s, c in zip(purposes, prompts, samplings, outs):
             self._record(phase, purpose, p, s, c)
         return outs
@@ -146,8 +187,9 @@ class RunContext:
         if not tests:
             return []
         t0 = time.perf_counter()
-        verdicts = run_tests(self.problem, candidate.code, tests, sandbox=self.sandbox,
-                             limits=Limits(timeout_s=self.config.test_timeout_s))
+        with self.timing("sandbox"):
+            verdicts = run_tests(self.problem, candidate.code, tests, sandbox=self.sandbox,
+                                 limits=Limits(timeout_s=self.config.test_timeout_s))
         passed = sum(1 for v in verdicts if v.passed)
         self.trace.test_runs.append({"phase": phase, "candidate": candidate.id, "suite": suite, "passed": passed,
                                      "total": len(verdicts), "verdicts": [v.to_dict() for v in verdicts],
@@ -164,7 +206,7 @@ class RunContext:
         if len(todo) == 1:
             todo[0].public = self.run_tests(phase, todo[0], self.problem.public_tests, "public")
             return
-        with ThreadPoolExecutor(max_workers=min(len(todo), 8)) as pool:
+        with self.timing("sandbox"), ThreadPoolExecutor(max_workers=min(len(todo), 8)) as pool:
             results = list(pool.map(lambda c: self.run_tests(phase, c, self.problem.public_tests, "public"), todo))
         for c, r in zip(todo, results):
             c.public = r

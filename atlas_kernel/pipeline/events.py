@@ -4,7 +4,8 @@ kind             data
 phase_started    {"phase"}
 phase_finished   {"phase", "elapsed_s", "summary"}
 route            {"path": "fast"|"full", "reason", "tier", "signals"}
-llm_call         {"id", "purpose", "prompt_tokens", "completion_tokens", "elapsed_s"}
+llm_call         {"id", "purpose", "prompt_tokens", "completion_tokens", "elapsed_s"} (+ "drafted_tokens",
+                 "accepted_tokens", "acceptance_rate", "draft" when speculative decoding ran)
 candidate        {"id", "origin", "plan", "tokens", "code"}
 test_run         {"candidate", "suite": "public"|"self", "passed", "total", "verdicts"}
 self_tests       {"tests": [...], "rule", "generated", "kept"}
@@ -49,7 +50,9 @@ class Event:
             return f"[router] {d['path']} path ({d['reason']}); tier {d.get('tier')}"
         if self.kind == "llm_call":
             rate = d["completion_tokens"] / d["elapsed_s"] if d.get("elapsed_s") else 0
-            return f"[{self.phase}] model: {d['purpose']} — {d['completion_tokens']} tokens ({rate:.0f} tok/s)"
+            drafts = (f", {d['accepted_tokens']}/{d['drafted_tokens']} drafted tokens accepted"
+                      if d.get("drafted_tokens") else "")
+            return f"[{self.phase}] model: {d['purpose']} — {d['completion_tokens']} tokens ({rate:.0f} tok/s{drafts})"
         if self.kind == "candidate":
             return f"[{self.phase}] candidate {d['id']} from {d['origin']} ({d.get('tokens', 0)} tokens)"
         if self.kind == "test_run":

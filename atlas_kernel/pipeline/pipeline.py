@@ -47,6 +47,8 @@ class Solution:
     tokens: int
     wall_s: float
     phase_times: dict[str, float] = field(default_factory=dict)
+    # where the wall time went: wall_s, model_s, sandbox_s, other_s (RunContext.time_split)
+    time_split: dict[str, float] = field(default_factory=dict)
     trace: Trace | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -258,6 +260,6 @@ def _solution(ctx: RunContext) -> Solution:
     sol = Solution(problem_id=ctx.problem.id, code=chosen.code if chosen else "", candidate=s.chosen,
                    public_passed=chosen.public_passed if chosen else 0, public_total=chosen.public_total if chosen else 0,
                    solved_by=s.solved_by, stopped_early=s.stopped_early, tokens=s.tokens_used, wall_s=ctx.elapsed(),
-                   phase_times=dict(s.phase_times), trace=ctx.trace)
+                   phase_times=dict(s.phase_times), time_split=ctx.time_split(), trace=ctx.trace)
     ctx.trace.result = sol.to_dict()
     return sol

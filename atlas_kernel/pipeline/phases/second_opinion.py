@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from atlas_kernel.pipeline.outputs import collect_outputs
 from atlas_kernel.pipeline.phases.self_test_mutations import mutated_inputs
 from atlas_kernel.pipeline.state import Candidate
 
@@ -40,8 +39,7 @@ def second_opinion(ctx: "RunContext", probe: Candidate) -> tuple[bool, str]:
         return False, (f"a second program ({second.id}, {second.plan}) passed {second.public_passed}/"
                        f"{second.public_total} public examples")
     inputs = mutated_inputs(ctx.problem, N_MUTATIONS, seed=ctx.config.seed)
-    outs = collect_outputs(ctx.problem, [probe.code, second.code], inputs, timeout_s=ctx.config.test_timeout_s,
-                           sandbox=ctx.sandbox)
+    outs = ctx.collect_outputs([probe.code, second.code], inputs)
     differ = sum(a != b for a, b in zip(*outs))
     ctx.emit("second_opinion", "probe", candidate=second.id, public_passed=second.public_passed,
              public_total=second.public_total, inputs=len(inputs), differ=differ)

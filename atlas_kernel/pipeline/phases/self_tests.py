@@ -21,7 +21,6 @@ from collections import Counter
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from atlas_kernel.models.base import Message, Sampling
-from atlas_kernel.pipeline.outputs import collect_outputs
 from atlas_kernel.pipeline.phase import BasePhase
 from atlas_kernel.pipeline.phases.self_test_mutations import mutated_inputs
 from atlas_kernel.pipeline.prompts import format_examples, task_text
@@ -155,8 +154,7 @@ def evaluate(ctx: "RunContext", candidates: Sequence[Candidate]) -> None:
     inputs = [t.input for t in state.self_tests]
     todo = [c for c in candidates if len(c.self_outputs) < len(inputs)]
     if todo:
-        outs = collect_outputs(ctx.problem, [c.code for c in todo], inputs, timeout_s=ctx.config.test_timeout_s,
-                               sandbox=ctx.sandbox)
+        outs = ctx.collect_outputs([c.code for c in todo], inputs)
         for cand, row in zip(todo, outs):
             cand.self_outputs = {i: v for i, v in enumerate(row)}
     # identical programs agreeing is one vote, not several: count distinct programs only; and a

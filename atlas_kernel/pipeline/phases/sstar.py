@@ -15,7 +15,6 @@ import re
 from typing import TYPE_CHECKING, Iterator
 
 from atlas_kernel.models.base import Sampling
-from atlas_kernel.pipeline.outputs import collect_outputs
 from atlas_kernel.pipeline.phase import BasePhase
 from atlas_kernel.pipeline.phases.self_tests import parse_inputs
 from atlas_kernel.pipeline.prompts import task_text
@@ -81,7 +80,7 @@ def _separate_top_two(ctx: "RunContext") -> Iterator["Event"]:
     cases: list[tuple[str, str | None, str | None, int | None]] = [
         (state.self_tests[i].input, a.self_outputs.get(i), b.self_outputs.get(i), i) for i in differing_self]
     if inputs:
-        outs = collect_outputs(problem, [a.code, b.code], inputs, timeout_s=ctx.config.test_timeout_s, sandbox=ctx.sandbox)
+        outs = ctx.collect_outputs([a.code, b.code], inputs)
         cases += [(inp, outs[0][j], outs[1][j], None) for j, inp in enumerate(inputs)]
     winner, reason = None, "no input separates them"
     for inp, oa, ob, self_idx in cases:
