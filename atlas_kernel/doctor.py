@@ -41,6 +41,8 @@ def doctor_report(*, check_models: bool = True) -> dict[str, Any]:
             report["models"][name] = str(path_of(m, quiet=True))
         except Exception as exc:  # noqa: BLE001 - doctor reports, never fails
             report["models"][name] = f"unavailable: {exc}"
+    if check_models:
+        report["default_model_speed"] = measure_decode_speed(DEFAULT_MODEL)
     try:
         import llama_cpp
 
@@ -62,6 +64,40 @@ def doctor_report(*, check_models: bool = True) -> dict[str, Any]:
     return report
 
 
+SPEED_TOKENS = 32  # a short, fixed greedy generation: enough for a rate, quick enough for a health check
+
+
+def measure_decode_speed(name: str) -> dict[str, Any] | str:
+    """Generated tokens per second of the model, measured now on this machine (with prompt
+    lookup too: the rate a repair-like prompt gets, and how many drafted tokens were accepted)."""
+    from atlas_kernel.models.base import Sampling
+    from atlas_kernel.models.bundled import MODELS, installed
+
+    if name in MODELS and not installed(MODELS[name]):
+        return f"not measured: {name} is not installed — run: {MODELS[name].install}"
+    try:
+        from atlas_kernel.models.registry import load_model
+
+        model = load_model(name)
+    except Exception as exc:  # noqa: BLE001 - doctor reports, never fails
+        return f"not measured: {exc}"
+    try:
+        code = "def add(a, b):\n    return a + b\n"
+        prompt = [{"role": "user", "content": f"Repeat this program exactly, in one ```python block:\n{code}"}]
+        out: dict[str, Any] = {"tokens": SPEED_TOKENS}
+        model.generate(prompt, Sampling(max_tokens=4))  # warm-up: the first call pages the weights in
+        for label, draft in (("plain", "none"), ("prompt_lookup", "prompt_lookup")):
+            c = model.generate(prompt, Sampling(max_tokens=SPEED_TOKENS, draft=draft))
+            out[f"{label}_tok_s"] = round(c.decode_tokens_per_s or c.tokens_per_s, 1)
+            if c.drafted_tokens:
+                out["prompt_lookup_acceptance"] = round(c.acceptance_rate or 0.0, 3)
+        return out
+    finally:
+        close = getattr(model, "close", None)
+        if close:
+            close()
+
+
 def format_doctor(report: dict[str, Any]) -> str:
     lines = [f"atlas_kernel {report['atlas_kernel']} — Python {report['python']} on {report['platform']}, {report['cpus']} CPUs"]
     lines.append("packages:")
@@ -72,6 +108,14 @@ def format_doctor(report: dict[str, Any]) -> str:
         default = " (default)" if name == report.get("default_model") else ""
         lines.append(f"  {name + default:<26} {where}")
     lines.append(f"model cache: {report['cache_dir']}")
+    speed = report.get("default_model_speed")
+    if isinstance(speed, dict):
+        acc = speed.get("prompt_lookup_acceptance")
+        lines.append(f"default model decode speed (measured now, {speed['tokens']} tokens): {speed['plain_tok_s']} tok/s; "
+                     f"with prompt lookup {speed['prompt_lookup_tok_s']} tok/s"
+                     + (f", {acc:.0%} of drafted tokens accepted" if acc is not None else ""))
+    elif speed:
+        lines.append(f"default model decode speed: {speed}")
     lines.append(f"llama.cpp GPU offload: {report.get('llama_cpp_gpu_offload')}")
     lines.append(f"lens kernel backends: {report.get('lens_backends')}")
     sb = report.get("sandbox")

@@ -263,6 +263,9 @@ class PipelineStepper(widgets.VBox):
         done = f"{run.index}/{len(run.phases)} phases"
         head = [("problem", self.problem.id), ("condition", self.config.condition), ("model", getattr(self.model, "name", "?")),
                 ("progress", done), ("tokens", st.tokens_used)]
+        speed = speed_of(run.trace.llm_calls)
+        if speed:
+            head.append(("speed", speed))
         if sol is not None:
             head.append(("chosen", f"{sol.candidate} ({sol.public_passed}/{sol.public_total} public)"))
         elif st.stopped_early:
@@ -397,3 +400,15 @@ class PipelineStepper(widgets.VBox):
         lines = [e.describe() for e in self.run.trace.events if e.kind != "phase_started"]
         self.log_html.value = (f"<div style='{H.MONO} white-space:pre-wrap; max-height:24em; overflow:auto;'>"
                                + "\n".join(H.esc(s) for s in lines[-400:]) + "</div>")
+
+
+def speed_of(calls: list[dict]) -> str:
+    """Tokens per second over the recorded model calls, and the drafted tokens' acceptance when
+    speculative decoding ran: read from the trace, the pipeline's own record."""
+    tokens = sum(c.get("completion_tokens", 0) for c in calls)
+    secs = sum(c.get("elapsed_s", 0.0) for c in calls)
+    if not tokens or secs <= 0:
+        return ""
+    drafted = sum(c.get("drafted_tokens", 0) for c in calls)
+    accepted = sum(c.get("accepted_tokens", 0) for c in calls)
+    return f"{tokens / secs:.0f} tok/s" + (f", {accepted / drafted:.0%} of drafts accepted" if drafted else "")
