@@ -22,12 +22,14 @@ class BudgetTier:
     min_think_tokens: int  # below this, thinking is extended with a continuation cue
 
 
-# Reasoning budgets per tier, in tokens; sized for models of 0.1-0.3 B parameters on 2 cores.
+# Reasoning budgets per tier, in tokens. Measured with Qwen2.5-Coder-0.5B (benchmark/bench_budgets.py on
+# results/pipeline/budget_study_qwen05, 8 HumanEval tasks, every phase run): at the old light cap of 96
+# tokens 31 % of reasoning calls were cut; the tiers are doubled.
 TIERS: dict[str, BudgetTier] = {
     "nothink": BudgetTier("nothink", 0, 0),
-    "light": BudgetTier("light", 96, 32),
-    "standard": BudgetTier("standard", 192, 64),
-    "hard": BudgetTier("hard", 384, 128),
+    "light": BudgetTier("light", 192, 64),
+    "standard": BudgetTier("standard", 384, 128),
+    "hard": BudgetTier("hard", 768, 256),
 }
 
 
@@ -55,14 +57,19 @@ class PipelineConfig:
     # per code generation: ~1.5x the longest passing greedy HumanEval solution of Qwen2.5-Coder-0.5B (521 tokens;
     # benchmark/results/baseline_prompt_qwen-coder-0.5b_*.jsonl); 384 cut 5 of its 88 passing solutions
     max_tokens: int = 768
-    plan_tokens: int = 160
+    # a plan: 15 of 16 plans of the budget study were longer than the old 160 (median 406 at a cap of 480,
+    # some runaway enumerations): 512 keeps whole plans and still bounds a runaway
+    plan_tokens: int = 512
     tier: str = "light"  # default reasoning tier when the router does not choose one
     n_self_test_inputs: int = 6
     repair_rounds: int = 2
     repair_perspectives: tuple[str, ...] = ("logic", "edge_cases", "assumptions", "alternative")
     sstar_inputs: int = 3
-    token_budget: int = 12000  # generated tokens per task, all phases together
-    time_budget_s: float = 300.0  # wall time per task; phases stop starting new work past it
+    token_budget: int = 12000  # generated tokens per task, all phases together (study: at most 6,153 with every phase on)
+    # wall time per task, a safety net only: phases stop starting new work past it. Budgets are in tokens so a
+    # busy machine cannot change a result; the old 300 s was reached by 3 of 8 tasks of the budget study on a
+    # shared machine (up to 334 s), so it is set far above what a task needs
+    time_budget_s: float = 1800.0
     test_timeout_s: float = DEFAULT_TEST_TIMEOUT_S  # judging.timeouts: the one policy
     seed: int = 0
     temperature: float = 0.0  # probe / single shot

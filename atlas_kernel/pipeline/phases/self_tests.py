@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 RULE = ("kept when >= max(2, ceil(m/2)) of the m distinct candidates with an output agree and no other output has as "
         "many; voters are the candidates passing every public example (all when none does); the majority output is expected")
 MAX_INPUT_CHARS = 2000
+# tokens per requested test input: at 64 (cap 384 for 6 inputs) half of Qwen2.5-Coder-0.5B's answers were cut
+# (benchmark/bench_budgets.py, median 368 tokens)
+SELF_TEST_TOKENS_PER_INPUT = 96
 
 
 def _call_to_json_args(call: str) -> str | None:
@@ -118,7 +121,7 @@ def _write_and_decide(ctx: "RunContext") -> Iterator["Event"]:
     problem = ctx.problem
     n = ctx.config.n_self_test_inputs
     c = ctx.generate("self_tests", "write test inputs", prompt_for(problem, n),
-                     Sampling(temperature=0.0, max_tokens=min(64 * n, 512)))
+                     Sampling(temperature=0.0, max_tokens=min(SELF_TEST_TOKENS_PER_INPUT * n, 768)))
     yield from ctx.flush()
     public_inputs = {t.input.strip() for t in problem.public_tests}
     seen: set[str] = set()

@@ -68,11 +68,12 @@ def _separate_top_two(ctx: "RunContext") -> Iterator["Event"]:
         return
     problem = ctx.problem
     n = ctx.config.sstar_inputs
+    # 96 tokens per input: at 48 (176 for 3 inputs) 3 of 4 answers of Qwen2.5-Coder-0.5B were cut (bench_budgets.py)
     ask = ("Write {n} test inputs on which two different programs for this problem could give different answers. "
            + ("Put each input in its own ``` block." if problem.kind == "stdio" else
               f"Write them as lines `assert {problem.entry_point}(...) == ...`.")).format(n=n)
     c = ctx.generate("sstar", "distinguishing inputs", [{"role": "user", "content": f"{task_text(problem, with_examples=True)}\n\n{ask}"}],
-                     Sampling(temperature=0.0, max_tokens=48 * n + 32))
+                     Sampling(temperature=0.0, max_tokens=96 * n + 32))
     yield from ctx.flush()
     inputs = [i for i, _ in parse_inputs(problem, c.text)][:n]
     # self-test inputs where the two already differ come first: they have an oracle
