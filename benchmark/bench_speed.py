@@ -35,9 +35,6 @@ sys.path.insert(0, str(ROOT))
 
 from atlas_kernel.models.base import Sampling  # noqa: E402
 
-MODELS = Path.home() / ".cache" / "atlas_kernel" / "models"
-QWEN_05 = MODELS / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-QWEN_15 = MODELS / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 # one bug per program: the first of these that occurs is applied once
 MUTATIONS = [("<=", "<"), (">=", ">"), (" < ", " <= "), (" > ", " >= "), ("+ 1", "- 1"), ("==", "!="),
              (" - ", " + "), ("True", "False"), ("[1:]", "[2:]"), ("0", "1")]
@@ -64,7 +61,7 @@ def _git() -> str:
 def repair_prompts(n: int) -> list[list[dict[str, str]]]:
     """PR-CoT repair prompts (the shape of pipeline/repair.py) for the first n HumanEval tasks that a mutation changes."""
     from atlas_kernel.pipeline.prompts import task_text
-    from atlas_kernel.pipeline.repair import PERSPECTIVES
+    from atlas_kernel.pipeline.phases.repair import PERSPECTIVES
     from atlas_kernel.problems import load_suite
     from atlas_kernel.problems.humaneval import humaneval_data_path
 
@@ -121,7 +118,7 @@ def vars_of(s: Sampling) -> dict[str, Any]:
 
 def bench_prefix(model, prompts, k: int, max_tokens: int, repeats: int) -> dict[str, Any]:
     """k prompts that share the task text and differ in their last paragraph (the repair perspectives)."""
-    from atlas_kernel.pipeline.repair import PERSPECTIVES
+    from atlas_kernel.pipeline.phases.repair import PERSPECTIVES
 
     base = prompts[0][0]["content"]
     hint = PERSPECTIVES["logic"]
@@ -150,9 +147,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="smoke run: SmolLM2, two prompts, few tokens")
     ap.add_argument("--only", default="repair,draft,prefix", help="comma-separated sections")
-    ap.add_argument("--model", default=str(QWEN_05), help="model of the repair and prefix sections")
-    ap.add_argument("--target", default=str(QWEN_15), help="draft section: target model")
-    ap.add_argument("--draft", default=str(QWEN_05), help="draft section: draft model")
+    ap.add_argument("--model", default="qwen-coder-0.5b", help="model of the repair and prefix sections (name or .gguf)")
+    ap.add_argument("--target", default="qwen-coder-1.5b", help="draft section: target model")
+    ap.add_argument("--draft", default="qwen-coder-0.5b", help="draft section: draft model")
     ap.add_argument("--prompts", type=int, default=8)
     ap.add_argument("--tokens", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=3)
@@ -161,12 +158,15 @@ def main() -> None:
     ap.add_argument("--gpu", action="store_true", help="offload every layer (needs a CUDA build of llama-cpp-python)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmark" / "results" / "speed_cpu.json")
     args = ap.parse_args()
+    from atlas_kernel.models.bundled import smollm2_path
     from atlas_kernel.models.llama_cpp_backend import LlamaCppModel
-    from atlas_kernel.models.registry import smollm2_path
+    from atlas_kernel.models.registry import resolve
 
     if args.quick:
         args.model = args.target = args.draft = str(smollm2_path())
         args.prompts, args.tokens, args.repeats = 1, 24, 1
+    # a bundled model's name or a GGUF path
+    args.model, args.target, args.draft = (resolve(x)[1] for x in (args.model, args.target, args.draft))
     kw: dict[str, Any] = {"n_threads": args.threads, "n_gpu_layers": -1 if args.gpu else None}
     sections = set(args.only.split(","))
     prompts = repair_prompts(args.prompts)
