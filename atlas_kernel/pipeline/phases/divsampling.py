@@ -107,17 +107,19 @@ class DivSampling(BasePhase):
         n = cfg.k - (cfg.n_plans if cfg.plansearch else 0)
         if n <= 0:
             return
-        made = {c.meta.get("row") for c in ctx.state.candidates if c.origin == "div"}
-        n -= len(made - {None})  # rows made earlier (the probe's second opinion) count toward k
-        rows = [p for p in perturbations(n + len(TABLE), cfg.seed) if p.name not in made][:max(n, 0)]
-        if not rows:
+        # rows made earlier (the probe's second opinion) count toward k and are not asked again; the
+        # others keep their table positions, so which row gets a reasoning budget does not depend on it
+        made = {c.meta.get("row") for c in ctx.state.candidates if c.origin == "div"} - {None}
+        todo = [(i, p) for i, p in enumerate(perturbations(n + len(made), cfg.seed)) if p.name not in made]
+        todo = todo[:max(0, n - len(made))]
+        if not todo:
             return
         if ctx.style == "completion":
-            yield from self._vary_sampler(ctx, rows)
+            yield from self._vary_sampler(ctx, [p for _, p in todo])
             return
         tier = TIERS[ctx.state.tier]
-        plain = [(i, p) for i, p in enumerate(rows) if not (cfg.budget_forcing and i % 3 == 2 and tier.think_tokens > 0)]
-        forced = [(i, p) for i, p in enumerate(rows) if (i, p) not in plain]
+        plain = [(i, p) for i, p in todo if not (cfg.budget_forcing and i % 3 == 2 and tier.think_tokens > 0)]
+        forced = [(i, p) for i, p in todo if (i, p) not in plain]
         if plain and not ctx.out_of_budget():
             prompts = [p.prompt(ctx.problem) for _, p in plain]
             samplings = [_sampling(p, i, cfg) for i, p in plain]
