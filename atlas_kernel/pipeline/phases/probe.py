@@ -91,7 +91,7 @@ class Probe(BasePhase):
             state.route.update({"path": path, "reason": reason})
             ctx.emit("route", "probe", **state.route)
             if path == "fast":
-                state.stopped_early = f"probe: {reason}"
+                state.stopped_early = reason
         elif stop:
             state.stopped_early = f"probe passed all {cand.public_total} public examples; {why}"
         if state.stopped_early:
