@@ -59,3 +59,12 @@ def test_codet_scores_consensus_sets_by_size_times_tests_passed():
     # {c3, c4} pass public + claimed test: 2 x 2 = 4 beats {c0, c1, c2} passing public only: 3 x 1 = 3
     assert ranking[0] == "c3" and set(ranking[:2]) == {"c3", "c4"}
     assert "dual agreement 4" in reason
+
+
+def test_a_claimed_output_compares_equal_to_the_same_value_returned_in_the_sandbox():
+    from atlas_kernel.pipeline.outputs import claimed_output, collect_outputs
+
+    code = "def f(x):\n    return (x / 3, {x, 1})\n"
+    [[out]] = collect_outputs(PROBLEM, [code], ["f(1)"])
+    assert out is not None and out == claimed_output(PROBLEM, "[0.333333333333, [1]]")
+    assert claimed_output(PROBLEM, "not a literal") is None

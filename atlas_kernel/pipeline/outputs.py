@@ -7,6 +7,7 @@ functional program's return value printed after a per-run random marker.
 
 from __future__ import annotations
 
+import inspect
 import json
 import secrets
 from typing import Any, Sequence
@@ -14,19 +15,24 @@ from typing import Any, Sequence
 from atlas_kernel.problems.types import Problem
 from atlas_kernel.sandbox import Job, Limits, get_sandbox
 
-_DRIVER = r'''
-import json as __j, sys as __s
-def __canon(x):
+def _canon(x: Any) -> Any:
+    """A returned value in a form that compares across programs (floats to 9 digits, tuples as
+    lists, sets sorted). Its source also runs inside the sandboxed driver below, so the claimed
+    outputs of self-tests (claimed_output) and the candidates' outputs are canonicalised alike."""
     if isinstance(x, float):
         return float("%.9g" % x)
     if isinstance(x, (list, tuple)):
-        return [__canon(v) for v in x]
+        return [_canon(v) for v in x]
     if isinstance(x, dict):
-        return {str(k): __canon(v) for k, v in x.items()}
+        return {str(k): _canon(v) for k, v in x.items()}
     if isinstance(x, set):
-        return sorted((__canon(v) for v in x), key=repr)
+        return sorted((_canon(v) for v in x), key=repr)
     return x
-def __call(expr, args_json):
+
+
+_DRIVER = r'''
+import json as __j, sys as __s
+{canon}def __call(expr, args_json):
     if expr is not None:
         return eval(expr, globals())
     args = [__j.loads(line) for line in args_json.splitlines() if line.strip()]
@@ -42,16 +48,8 @@ for __i, (__e, __a) in enumerate(__CASES):
 '''
 
 
-def _canon(x: Any) -> Any:  # the driver's __canon, on this side
-    if isinstance(x, float):
-        return float("%.9g" % x)
-    if isinstance(x, (list, tuple)):
-        return [_canon(v) for v in x]
-    if isinstance(x, dict):
-        return {str(k): _canon(v) for k, v in x.items()}
-    if isinstance(x, set):
-        return sorted((_canon(v) for v in x), key=repr)
-    return x
+# the driver's __canon is _canon's own source (no annotations: the candidate's module may shadow Any)
+_CANON_SOURCE = "def __canon(x):\n" + inspect.getsource(_canon).split('"""', 2)[2].replace("_canon(", "__canon(").lstrip("\n")
 
 
 def claimed_output(problem: Problem, claimed: str | None) -> str | None:
@@ -77,7 +75,8 @@ def _functional_program(problem: Problem, code: str, inputs: Sequence[str], mark
     else:
         cases = [(None, inp) for inp in inputs]
     target = (f"{problem.class_name}().{problem.entry_point}" if problem.class_name else problem.entry_point)
-    driver = _DRIVER.replace("{target}", target or "None").replace("{marker}", marker)
+    driver = (_DRIVER.replace("{canon}", _CANON_SOURCE).replace("{target}", target or "None")
+              .replace("{marker}", marker))
     return f"{code}\n\n__CASES = {cases!r}\n{driver}"
 
 
