@@ -33,3 +33,14 @@ def test_the_stepper_header_reads_each_steps_speed_from_its_events():
     events += [call("repair", 40.0, drafted_tokens=20, accepted_tokens=5, solve_acceptance=0.25),
                done("repair", 60.0, acceptance_rate=0.25), Event("phase_finished", "verify", {"elapsed_s": 0.1})]
     assert speed_of(events) == "repair 60 tok/s, 25% of drafts accepted · solve 40 tok/s, 25% of drafts accepted"
+
+
+def test_the_brief_doctor_loads_no_model_and_measures_nothing(monkeypatch):
+    import atlas_kernel.doctor as doctor
+
+    def refuse(name):
+        raise AssertionError("doctor --brief must stay fast: no model load, no measurement")
+
+    monkeypatch.setattr(doctor, "measure_decode_speed", refuse)
+    report = doctor.doctor_report(check_models=False)  # what `atlas doctor --brief` (install.sh) runs
+    assert "default_model_speed" not in report and "decode speed" not in doctor.format_doctor(report)
