@@ -30,7 +30,9 @@ PROBLEM = "example:sum_of_list"
 SEED = 3
 
 # what legitimately differs between two runs of the same solve: clocks, durations, sandbox paths and pids
-_VOLATILE_KEYS = {"t", "elapsed_s", "wall_s", "phase_times", "phase_s", "time_split"}
+_VOLATILE_KEYS = {"t", "elapsed_s", "wall_s", "phase_times", "phase_s", "time_split",
+                  # speed: seconds and rates (token counts stay, they are the behaviour)
+                  "decode_s", "prefill_s", "tokens_per_s", "model_s", "tok_s", "solve_model_s", "solve_tok_s"}
 _PATHS = re.compile(r"(/tmp|/var/tmp|/dev/shm)/[^\s'\"]*")
 _PIDS = re.compile(r"\bpid[ =:]\s*\d+", re.IGNORECASE)
 

@@ -58,3 +58,14 @@ def test_condition_e_on_a_stdio_problem_records_a_complete_trace(default_model, 
     assert sol.time_split["model_s"] > 0 and sol.tokens / sol.time_split["model_s"] > 0
     assert sol.time_split["sandbox_s"] > 0
     tr.save(tmp_path / "trace.json")
+
+
+def test_a_short_solve_records_the_models_speed_per_call_and_in_total(default_model):
+    cfg = PipelineConfig.for_condition("A", max_tokens=48)
+    sol = Pipeline(default_model, cfg, style=prompt_style(None)).run(load_problem("example:sum_of_list"))
+    split, calls = sol.time_split, sol.trace.llm_calls
+    assert split["tokens"] == sol.tokens > 0 and split["tok_s"] > 0
+    assert calls and all(c["decode_s"] > 0 and c["tokens_per_s"] > 0 and c["prefill_s"] > 0 for c in calls)
+    assert all(0 <= c["prefill_tokens"] <= c["prompt_tokens"] for c in calls)
+    assert "acceptance_rate" not in split  # the pipeline drafts nothing by default
+    assert abs(split["model_s"] + split["sandbox_s"] + split["other_s"] - split["wall_s"]) < 1e-6

@@ -261,3 +261,58 @@ def test_missing_ipywidgets_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "ipywidgets", None)
     with pytest.raises(AtlasError, match="pip install ipywidgets"):
         require_ipywidgets()
+
+
+def test_stepper_header_shows_the_last_steps_speed_from_its_event():
+    s = _stepper(condition="B")
+    s.next_button.click()  # probe
+    fin = [e for e in s.run.trace.events if e.kind == "phase_finished"][-1]
+    assert fin.phase == "probe" and fin.data["tok_s"] > 0
+    assert f"probe {fin.data['tok_s']:.0f} tok/s" in _text(s.title.value)
+    assert "accepted" not in s.title.value  # no drafting ran
+    while s.run.last_phase != "verify":  # verify calls no model: the header keeps the last step that did
+        s.next_button.click()
+    gen = [e for e in s.run.trace.events if e.kind == "phase_finished" and "tok_s" in e.data][-1]
+    assert gen.phase != "verify" and "tok_s" not in s.run.trace.events[-1].data
+    assert f"{gen.phase} {gen.data['tok_s']:.0f} tok/s · solve " in _text(s.title.value)
+
+
+def test_progress_widget_shows_the_solves_rate(finished_run):
+    p = SolveProgress(phases=finished_run.phases)
+    for ev in finished_run.trace.replay():
+        p(ev)
+    assert f"({finished_run.solution.time_split['tok_s']:.0f} tok/s)" in p.stats.value
+
+
+def test_trace_viewer_summary_shows_where_the_time_went(finished_run):
+    split = finished_run.solution.time_split
+    v = TraceViewer(finished_run.trace)
+    text = _text(v.summary_html.value)
+    assert f"model {split['model_s']:.1f}s ({split['tok_s']:.0f} tok/s)" in text
+    assert f"sandbox {split['sandbox_s']:.1f}s" in text and f"other {split['other_s']:.1f}s" in text
+    call = finished_run.trace.llm_calls[0]
+    v.call_select.value = call["id"]
+    assert f"{call['tokens_per_s']:.0f} tok/s" in _text(v.call_html.value)
+    assert f"{call['prefill_tokens']}" in _text(v.call_html.value)
+
+
+def test_trace_viewer_opens_a_trace_recorded_before_speed_was(finished_run):
+    data = json.loads(json.dumps(finished_run.trace.to_dict(), default=str))
+    speed_keys = {"decode_s", "prefill_s", "tokens_per_s", "prefill_tokens", "tokens", "model_s", "tok_s",
+                  "solve_tokens", "solve_model_s", "solve_tok_s"}
+    for c in data["llm_calls"]:
+        for k in speed_keys:
+            c.pop(k, None)
+    for e in data["events"]:
+        if e["kind"] in ("llm_call", "phase_finished"):
+            for k in speed_keys:
+                e["data"].pop(k, None)
+    data["result"].pop("time_split", None)
+    v = TraceViewer(Trace.from_dict(data))
+    assert "sum_of_list" in v.summary_html.value and "sandbox" not in _text(v.summary_html.value)
+    v.call_select.value = data["llm_calls"][0]["id"]
+    assert "completion" in v.call_html.value
+    p = SolveProgress(phases=finished_run.phases)
+    for ev in v.trace.replay():
+        p(ev)
+    assert "tok/s" in p.stats.value

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Sequence
 
-from atlas_kernel.pipeline.events import Event
+from atlas_kernel.pipeline.events import Event, SpeedTally
 from atlas_kernel.widgets import _html as H
 from atlas_kernel.widgets._base import require_ipywidgets
 
@@ -41,7 +41,7 @@ class SolveProgress(widgets.VBox):
         self.done_phases: list[str] = []
         self.candidates = 0
         self.tokens = 0
-        self.gen_s = 0.0
+        self.speed = SpeedTally()
         self.best: tuple[int, int] | None = None
         self.lines: list[str] = []
         self.finished = False
@@ -61,7 +61,7 @@ class SolveProgress(widgets.VBox):
             self.candidates += 1
         elif ev.kind == "llm_call":
             self.tokens += int(d.get("completion_tokens", 0))
-            self.gen_s += float(d.get("elapsed_s", 0.0))
+            self.speed.add(ev)
         elif ev.kind == "test_run" and d.get("suite") == "public":
             score = (int(d.get("passed", 0)), int(d.get("total", 0)))
             if self.best is None or score[0] > self.best[0]:
@@ -92,9 +92,8 @@ class SolveProgress(widgets.VBox):
         where = "done" if final else (f"phase <b>{H.esc(self.phase)}</b>" if self.phase else "starting…")
         step = f" ({len(self.done_phases)}/{n})" if n and not final else ""
         self.label.value = f"{head}{where}{step}"
-        rate = self.tokens / self.gen_s if self.gen_s else 0.0
         best = H.pass_fraction(*self.best) if self.best else "–"
-        self.stats.value = (f"&nbsp;{self.candidates} candidates · {self.tokens} tokens ({rate:.0f} tok/s) · "
+        self.stats.value = (f"&nbsp;{self.candidates} candidates · {self.tokens} tokens ({H.esc(self.speed.text())}) · "
                             f"best public {best} · {time.perf_counter() - self.t0:.0f}s"
                             + (f" · {H.esc(message)}" if message else ""))
         self.log_html.value = ("<div style='font-family:monospace; font-size:11px; line-height:1.35; color:#57606a; white-space:pre-wrap;'>"

@@ -20,7 +20,7 @@ from typing import Any
 from atlas_kernel.errors import AtlasError
 from atlas_kernel.pipeline.conditions import DEFAULT_CONDITION
 from atlas_kernel.pipeline.config import PipelineConfig
-from atlas_kernel.pipeline.events import Event
+from atlas_kernel.pipeline.events import Event, SpeedTally, speed_text
 from atlas_kernel.pipeline.pipeline import Pipeline, PipelineRun, Solution
 from atlas_kernel.pipeline.state import Candidate, SelfTest
 from atlas_kernel.problems.types import Problem
@@ -263,7 +263,7 @@ class PipelineStepper(widgets.VBox):
         done = f"{run.index}/{len(run.phases)} phases"
         head = [("problem", self.problem.id), ("condition", self.config.condition), ("model", getattr(self.model, "name", "?")),
                 ("progress", done), ("tokens", st.tokens_used)]
-        speed = speed_of(run.trace.llm_calls)
+        speed = speed_of(run.trace.events)
         if speed:
             head.append(("speed", speed))
         if sol is not None:
@@ -402,13 +402,18 @@ class PipelineStepper(widgets.VBox):
                                + "\n".join(H.esc(s) for s in lines[-400:]) + "</div>")
 
 
-def speed_of(calls: list[dict]) -> str:
-    """Tokens per second over the recorded model calls, and the drafted tokens' acceptance when
-    speculative decoding ran: read from the trace, the pipeline's own record."""
-    tokens = sum(c.get("completion_tokens", 0) for c in calls)
-    secs = sum(c.get("elapsed_s", 0.0) for c in calls)
-    if not tokens or secs <= 0:
+def speed_of(events: list[Event]) -> str:
+    """The last step that called the model: its tok/s (and the drafts' acceptance when it
+    drafted), as its phase_finished event reports it; with the solve's rate so far once more
+    than one step generated. Read from the event stream, never recomputed here."""
+    steps = [e for e in events if e.kind == "phase_finished" and "tok_s" in e.data]
+    if not steps:
         return ""
-    drafted = sum(c.get("drafted_tokens", 0) for c in calls)
-    accepted = sum(c.get("accepted_tokens", 0) for c in calls)
-    return f"{tokens / secs:.0f} tok/s" + (f", {accepted / drafted:.0%} of drafts accepted" if drafted else "")
+    last = steps[-1]
+    out = f"{last.phase} {speed_text(last.data['tok_s'], last.data.get('acceptance_rate'))}"
+    if len(steps) > 1:
+        solve = SpeedTally()
+        for e in events:
+            solve.add(e)
+        out += f" · solve {solve.text()}"
+    return out

@@ -14,6 +14,7 @@ from typing import Any
 
 from atlas_kernel.errors import AtlasError
 from atlas_kernel.pipeline.conditions import DEFAULT_SELECTOR, SELECTOR_NAMES
+from atlas_kernel.pipeline.events import speed_text, time_split_text
 from atlas_kernel.pipeline.trace import Trace
 from atlas_kernel.widgets import _html as H
 from atlas_kernel.widgets._base import require_ipywidgets
@@ -150,6 +151,9 @@ class TraceViewer(widgets.VBox):
             parts.append(H.stat_line([("chosen", r.get("candidate")), ("public", f"{r.get('public_passed')}/{r.get('public_total')}"),
                                       ("solved by", r.get("solved_by")), ("tokens", r.get("tokens")),
                                       ("wall", f"{float(r.get('wall_s') or 0):.1f}s")]))
+            split = time_split_text(r.get("time_split") or {}, r.get("tokens"))
+            if split:  # traces recorded before the split have none
+                parts.append(f"time: {H.esc(split)}")
             if r.get("stopped_early"):
                 parts.append(f"stopped early: {H.esc(r['stopped_early'])}")
             parts.append(H.code_html(r.get("code", "")))
@@ -196,5 +200,9 @@ class TraceViewer(widgets.VBox):
         meta = [("phase", call["phase"]), ("prompt tokens", call.get("prompt_tokens")),
                 ("completion tokens", call.get("completion_tokens")), ("temperature", s.get("temperature")),
                 ("finish", call.get("finish_reason")), ("time", f"{float(call.get('elapsed_s') or 0):.2f}s")]
+        if "tokens_per_s" in call:  # traces recorded before per-call speed have none
+            meta += [("decode", f"{float(call['decode_s']):.2f}s, "
+                               + speed_text(call["tokens_per_s"], call.get("acceptance_rate"))),
+                     ("prompt tokens evaluated", call.get("prefill_tokens"))]
         self.call_html.value = (H.stat_line(meta) + "<h4 style='margin:6px 0 2px'>prompt</h4>" + prompt_html
                                 + "<h4 style='margin:6px 0 2px'>completion</h4>" + H.pre(call.get("completion", ""), 8000))

@@ -80,7 +80,13 @@ def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | Non
         "origins_passing_public": sorted({c.origin for c in cands if passes_public[c.id]}),
         "code": solution.code, "trace": trace_ref, "metadata": dict(task.problem.metadata),
         **({"online_lens": online} if online is not None else {}),
+        **_drafting(int(split.get("drafted_tokens", 0)), int(split.get("accepted_tokens", 0))),
     }
+
+
+def _drafting(drafted: int, accepted: int) -> dict[str, int]:
+    """A row's drafted and accepted tokens, only when speculative decoding ran (progress shows them)."""
+    return {"drafted_tokens": drafted, "accepted_tokens": accepted} if drafted else {}
 
 
 def sample_and_grade(task: Task, model: Any, *, n: int, temperature: float, seed: int = 0, max_tokens: int | None = None,
@@ -127,6 +133,8 @@ def sample_and_grade(task: Task, model: Any, *, n: int, temperature: float, seed
         "n_samples": n, "n_correct": c_ok, "passed": c_ok > 0, "grade": f"{c_ok}/{n} samples passed",
         "hidden_verdicts": [s["grade"] for s in samples], "solved_by": None, "tokens": tokens,
         "phase_tokens": {"sample": tokens}, "wall_s": gen_s, "phase_s": {"sample": gen_s}, "grade_s": grade_s,
+        "model_s": gen_s, "tokens_per_s": tokens / gen_s if gen_s > 0 else None,  # all of it was generation
+        **_drafting(sum(c.drafted_tokens for c in completions), sum(c.accepted_tokens for c in completions)),
         "n_candidates": n, "samples": samples, "code": next((s["code"] for s in samples if s["passed"]), samples[0]["code"]),
         "trace": trace_ref, "metadata": dict(task.problem.metadata),
     }

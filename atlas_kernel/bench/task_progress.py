@@ -10,6 +10,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+from atlas_kernel.pipeline.events import speed_text
+
 
 def row_score(row: dict[str, Any]) -> float:
     """A row's contribution to the pass rate: pass/fail, or c/n (the pass@1 estimate) for sampled rows."""
@@ -48,6 +50,8 @@ class BenchProgress:
         self.per: dict[str, list[float]] = {k: [float(len(v)), sum(row_score(r) for r in v)] for k, v in (already_done or {}).items()}
         self.done = sum(int(v[0]) for v in self.per.values())
         self.new = 0  # finished in this session: the ETA uses only these (resumed rows cost nothing now)
+        # this session's generation: tokens, model seconds, drafted and accepted tokens (for tok/s)
+        self.gen = {"tokens": 0.0, "model_s": 0.0, "drafted_tokens": 0.0, "accepted_tokens": 0.0}
         self.t0 = time.monotonic()
         if style == "auto":
             style = "notebook" if _in_notebook() else ("bar" if getattr(self.stream, "isatty", lambda: False)() else "plain")
@@ -67,7 +71,17 @@ class BenchProgress:
 
     def _postfix(self) -> str:
         parts = [f"{k} {v[1] / v[0]:.0%}" for k, v in self.per.items() if v[0]]
-        return "pass " + (" ".join(parts) if parts else "-")
+        speed = self.speed()
+        return "pass " + (" ".join(parts) if parts else "-") + (f" | {speed}" if speed else "")
+
+    def speed(self) -> str:
+        """Tokens per second of the model over this session's tasks (rows of older runs without
+        model time do not count), and the drafts' acceptance only when drafting ran."""
+        g = self.gen
+        if g["model_s"] <= 0:
+            return ""
+        acc = g["accepted_tokens"] / g["drafted_tokens"] if g["drafted_tokens"] else None
+        return speed_text(g["tokens"] / g["model_s"], acc)
 
     def eta_s(self) -> float | None:
         if not self.new:
@@ -81,14 +95,19 @@ class BenchProgress:
         acc = self.per.setdefault(label, [0.0, 0.0])
         acc[0] += 1
         acc[1] += row_score(row)
+        if row.get("model_s"):
+            for k in self.gen:
+                self.gen[k] += float(row.get(k) or 0)
         if self._bar is not None:
             self._bar.set_postfix_str(self._postfix(), refresh=False)
             self._bar.update(1)
         elif self.style == "plain":
             eta = self.eta_s()
+            speed = self.speed()
             print(f"[{label}] {self.done}/{self.total} {row['task_id']}: {row.get('grade')} | "
                   f"{label} pass so far {acc[1]:.4g}/{int(acc[0])} = {acc[1] / acc[0]:.1%} | "
-                  f"ETA {_fmt_s(eta) if eta is not None else '?'}", file=self.stream, flush=True)
+                  + (f"{speed} | " if speed else "")
+                  + f"ETA {_fmt_s(eta) if eta is not None else '?'}", file=self.stream, flush=True)
 
     def note(self, text: str) -> None:
         if self.style == "none":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from atlas_kernel.pipeline.events import Event
+from atlas_kernel.pipeline.events import Event, SpeedTally
 
 
 class ProgressPrinter:
@@ -19,9 +19,7 @@ class ProgressPrinter:
         self.phase = ""
         self.candidates = 0
         self.tokens = 0
-        self.gen_s = 0.0
-        self.drafted = 0
-        self.accepted = 0
+        self.speed = SpeedTally()
         self._width = 0
 
     def __call__(self, ev: Event) -> None:
@@ -32,16 +30,12 @@ class ProgressPrinter:
             self.candidates += 1
         elif ev.kind == "llm_call":
             self.tokens += d.get("completion_tokens", 0)
-            self.gen_s += d.get("elapsed_s", 0.0)
-            self.drafted += d.get("drafted_tokens", 0)
-            self.accepted += d.get("accepted_tokens", 0)
+            self.speed.add(ev)
         if not self.live:
             if ev.kind not in ("phase_started",):
                 print(ev.describe(), file=self.stream, flush=True)
             return
-        rate = self.tokens / self.gen_s if self.gen_s else 0.0
-        line = f"[{self.phase}] candidates {self.candidates}, {self.tokens} tokens ({rate:.0f} tok/s"
-        line += f", {self.accepted / self.drafted:.0%} of drafts accepted)" if self.drafted else ")"
+        line = f"[{self.phase}] candidates {self.candidates}, {self.tokens} tokens ({self.speed.text()})"
         if ev.kind in ("selection", "final", "early_stop", "route", "sstar", "self_tests"):
             self._clear()
             print(ev.describe(), file=self.stream, flush=True)

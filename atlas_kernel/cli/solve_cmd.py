@@ -27,6 +27,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
 def run_solve(problem: Problem, args: argparse.Namespace) -> int:
     from atlas_kernel import session
     from atlas_kernel.cli.progress_lines import ProgressPrinter
+    from atlas_kernel.pipeline.events import time_split_text
     from atlas_kernel.pipeline.pipeline import Pipeline
 
     config = config_from_args(args)
@@ -54,10 +55,9 @@ def run_solve(problem: Problem, args: argparse.Namespace) -> int:
     times = ", ".join(f"{k} {v:.1f}s" for k, v in solution.phase_times.items() if v >= 0.05)
     print(f"# chosen {solution.candidate} (from {solution.solved_by}); public examples {solution.public_passed}/"
           f"{solution.public_total}; {solution.tokens} tokens generated; load {load_s:.1f}s; {solution.wall_s:.1f}s ({times})")
-    split = solution.time_split
-    if split.get("model_s"):
-        print(f"# time: model {split['model_s']:.1f}s ({solution.tokens / split['model_s']:.0f} tok/s), sandbox "
-              f"{split['sandbox_s']:.1f}s, other {split['other_s']:.1f}s")
+    split = time_split_text(solution.time_split)
+    if split:
+        print(f"# time: {split}")
     if solution.stopped_early:
         print(f"# stopped early: {solution.stopped_early}")
     if args.trace:

@@ -46,6 +46,8 @@ class RunContext:
         # time (a batch, or candidates verified in parallel, are one interval); the rest is "other"
         self.busy_s: dict[str, float] = {"model": 0.0, "sandbox": 0.0}
         self._sandbox_depth = 0
+        # what the model did, summed over the solve: tokens generated are state.tokens_used
+        self.counts: dict[str, int] = {"calls": 0, "prefill_tokens": 0, "drafted_tokens": 0, "accepted_tokens": 0}
 
     def lens_scorer(self) -> EnergyScorer | None:
         """The scorer every Lens energy of this solve comes from: the pipeline's, else the model's
@@ -79,10 +81,35 @@ class RunContext:
             if outer:
                 self.busy_s[what] += time.perf_counter() - t0
 
-    def time_split(self) -> dict[str, float]:
+    def time_split(self) -> dict[str, Any]:
+        """Where the wall time went (model = prefill + decode, sandbox, other), with the solve's
+        totals: tokens generated, tok/s over the model's wall time, prompt tokens evaluated, and
+        the drafts' acceptance when speculative decoding ran."""
         wall = self.elapsed()
         model, sandbox = self.busy_s["model"], self.busy_s["sandbox"]
-        return {"wall_s": wall, "model_s": model, "sandbox_s": sandbox, "other_s": max(0.0, wall - model - sandbox)}
+        return {"wall_s": wall, "model_s": model, "sandbox_s": sandbox, "other_s": max(0.0, wall - model - sandbox),
+                **self.speed_totals()}
+
+    def speed_totals(self) -> dict[str, Any]:
+        """The model's totals so far: a batch counts once as model time, so tok_s is throughput."""
+        tokens, model_s = self.state.tokens_used, self.busy_s["model"]
+        out: dict[str, Any] = {"tokens": tokens, "tok_s": tokens / model_s if model_s > 0 else 0.0,
+                               "prefill_tokens": self.counts["prefill_tokens"]}
+        out.update(_drafting(self.counts["drafted_tokens"], self.counts["accepted_tokens"]))
+        return out
+
+    def speed_mark(self) -> tuple[int, int, float, int, int]:
+        """A point to measure a stretch of the solve from (`speed_since`): one phase, say."""
+        c = self.counts
+        return c["calls"], self.state.tokens_used, self.busy_s["model"], c["drafted_tokens"], c["accepted_tokens"]
+
+    def speed_since(self, mark: tuple[int, int, float, int, int]) -> dict[str, Any]:
+        """Tokens, model seconds and tok/s since `mark`; empty when the model was not called."""
+        calls, tokens, model_s, drafted, accepted = (now - then for now, then in zip(self.speed_mark(), mark))
+        if not calls:
+            return {}
+        return {"tokens": tokens, "model_s": model_s, "tok_s": tokens / model_s if model_s > 0 else 0.0,
+                **_drafting(drafted, accepted)}
 
     def collect_outputs(self, codes: Sequence[str], inputs: Sequence[str]) -> list[list[str | None]]:
         """Outputs of programs on inputs without known answers (self-tests, S*, second opinion)."""
@@ -127,6 +154,10 @@ class RunContext:
         self._call_no += 1
         cid = f"call{self._call_no}"
         self.state.tokens_used += c.completion_tokens
+        self.counts["calls"] += 1
+        self.counts["prefill_tokens"] += c.prompt_tokens_evaluated
+        self.counts["drafted_tokens"] += c.drafted_tokens
+        self.counts["accepted_tokens"] += c.accepted_tokens
         self.trace.llm_calls.append({
             "id": cid, "phase": phase, "purpose": purpose, "prompt": prompt if isinstance(prompt, str) else [dict(m) for m in prompt],
             "completion": c.text, "sampling": {"temperature": sampling.temperature, "top_p": sampling.top_p,
@@ -135,13 +166,25 @@ class RunContext:
             "cached_prompt_tokens": c.cached_prompt_tokens, "elapsed_s": c.elapsed_s,
             "finish_reason": c.finish_reason, "mean_logprob": c.mean_logprob,
         })
-        extra: dict[str, Any] = {}
+        # speed of this call: decode seconds (a batch's are shared by its sequences), this
+        # sequence's tok/s, prompt tokens evaluated (not taken from a cache) and their seconds
+        decode_s = c.decode_s or c.elapsed_s  # backends that do not separate prefill report elapsed only
+        extra: dict[str, Any] = {"decode_s": decode_s,
+                                 "tokens_per_s": c.completion_tokens / decode_s if decode_s > 0 else 0.0,
+                                 "prefill_tokens": c.prompt_tokens_evaluated}
+        if "prefill_s" in c.meta:
+            extra["prefill_s"] = c.meta["prefill_s"]
         if c.drafted_tokens:  # speculative decoding: what the user sees of it (progress line, stepper)
-            extra = {"drafted_tokens": c.drafted_tokens, "accepted_tokens": c.accepted_tokens,
-                     "acceptance_rate": c.acceptance_rate, "draft": sampling.draft}
-            self.trace.llm_calls[-1].update(extra)
+            extra.update({"drafted_tokens": c.drafted_tokens, "accepted_tokens": c.accepted_tokens,
+                          "acceptance_rate": c.acceptance_rate, "draft": sampling.draft})
+        self.trace.llm_calls[-1].update(extra)
+        # the solve's rate so far rides along, so front ends show it without adding up batches
+        totals = self.speed_totals()
+        solve = {"solve_tokens": totals["tokens"], "solve_model_s": self.busy_s["model"], "solve_tok_s": totals["tok_s"]}
+        if "acceptance_rate" in totals:
+            solve["solve_acceptance"] = totals["acceptance_rate"]
         self.emit("llm_call", phase, id=cid, purpose=purpose, prompt_tokens=c.prompt_tokens,
-                  completion_tokens=c.completion_tokens, elapsed_s=c.elapsed_s, **extra)
+                  completion_tokens=c.completion_tokens, elapsed_s=c.elapsed_s, **extra, **solve)
 
     def generate(self, phase: str, purpose: str, prompt: Prompt, sampling: Sampling) -> Completion:
         sampling = self._cap(sampling)
@@ -210,3 +253,10 @@ class RunContext:
             results = list(pool.map(lambda c: self.run_tests(phase, c, self.problem.public_tests, "public"), todo))
         for c, r in zip(todo, results):
             c.public = r
+
+
+def _drafting(drafted: int, accepted: int) -> dict[str, Any]:
+    """Drafted and accepted tokens and their rate, only when speculative decoding ran."""
+    if not drafted:
+        return {}
+    return {"drafted_tokens": drafted, "accepted_tokens": accepted, "acceptance_rate": accepted / drafted}

@@ -47,8 +47,9 @@ class Solution:
     tokens: int
     wall_s: float
     phase_times: dict[str, float] = field(default_factory=dict)
-    # where the wall time went: wall_s, model_s, sandbox_s, other_s (RunContext.time_split)
-    time_split: dict[str, float] = field(default_factory=dict)
+    # where the wall time went: wall_s, model_s, sandbox_s, other_s, with tokens, tok_s, prefill_tokens
+    # (+ drafted/accepted tokens and acceptance_rate when drafting ran): RunContext.time_split
+    time_split: dict[str, Any] = field(default_factory=dict)
     trace: Trace | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,6 +112,7 @@ class PipelineRun:
         ctx.emit("phase_started", name, phase=name)
         yield from ctx.flush()
         t0 = time.perf_counter()
+        mark = ctx.speed_mark()
         try:
             yield from phase.run(ctx)
         except BudgetExhausted as exc:
@@ -121,7 +123,8 @@ class PipelineRun:
             ctx.emit("early_stop", name, reason=f"{ctx.exhausted}: remaining model phases skipped")
         dt = time.perf_counter() - t0
         ctx.state.phase_times[name] = ctx.state.phase_times.get(name, 0.0) + dt
-        ctx.emit("phase_finished", name, phase=name, elapsed_s=dt, summary=phase.summary(ctx))
+        # a phase that called the model says its tokens, model seconds and tok/s (the stepper shows them)
+        ctx.emit("phase_finished", name, phase=name, elapsed_s=dt, summary=phase.summary(ctx), **ctx.speed_since(mark))
         yield from ctx.flush()
         if name == "final":
             self.solution = _solution(ctx)
