@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 from atlas_kernel.pipeline.checks import TestVerdict
 from atlas_kernel.pipeline.config import PipelineConfig
-from atlas_kernel.pipeline.phases.self_tests import decide, evaluate
+from atlas_kernel.pipeline.phases.self_tests import decide, evaluate, reevaluate
 from atlas_kernel.pipeline.selectors import codet
 from atlas_kernel.pipeline.state import Candidate, SelfTest, SolveState
 from atlas_kernel.problems.types import Problem, TestCase
@@ -56,9 +56,9 @@ def test_codet_scores_consensus_sets_by_size_times_tests_passed():
     state.candidates = [_cand(0, "7"), _cand(1, "7"), _cand(2, "7"), _cand(3, "6"), _cand(4, "6")]
     state.self_tests = [SelfTest(input="f(5)", model_expected="6")]
     ranking, reason = codet(state)
-    # {c3, c4} pass public + claimed test: 2 x 2 = 4 beats {c0, c1, c2} passing public only: 3 x 1 = 3
+    # {c3, c4} pass the claimed test: 2 x 1 = 2 beats {c0, c1, c2} passing no generated test: 3 x 0
     assert ranking[0] == "c3" and set(ranking[:2]) == {"c3", "c4"}
-    assert "dual agreement 4" in reason
+    assert "dual agreement 2" in reason
 
 
 def test_a_claimed_output_compares_equal_to_the_same_value_returned_in_the_sandbox():
@@ -68,3 +68,38 @@ def test_a_claimed_output_compares_equal_to_the_same_value_returned_in_the_sandb
     [[out]] = collect_outputs(PROBLEM, [code], ["f(1)"])
     assert out is not None and out == claimed_output(PROBLEM, "[0.333333333333, [1]]")
     assert claimed_output(PROBLEM, "not a literal") is None
+
+
+class _Recorder(SimpleNamespace):
+    def emit(self, kind, phase, **data):
+        self.events.append((kind, phase, data))
+
+
+def test_a_repair_that_changes_the_self_test_decision_says_so_in_the_trace():
+    state = SolveState(PROBLEM)
+    # 1-1 among public-passing candidates: no test kept; a repaired candidate then passes the
+    # public example and agrees with c0, so the test is now kept — the trace must show it
+    state.candidates = [_cand(0, "6"), _cand(1, "7"), _cand(2, "9", False)]
+    state.self_tests = [SelfTest(input="f(5)")]
+    ctx = _Recorder(state=state, problem=PROBLEM, config=PipelineConfig(), sandbox=None, events=[])
+    evaluate(ctx, state.candidates)
+    assert not state.self_tests[0].kept
+    repaired = _cand(3, "6")
+    state.candidates.append(repaired)
+    reevaluate(ctx, "repair", [repaired])
+    assert state.self_tests[0].kept and state.self_tests[0].expected == "6"
+    [(kind, phase, data)] = ctx.events
+    assert (kind, phase, data["redecided"], data["kept"]) == ("self_tests", "repair", True, 1)
+    reevaluate(ctx, "repair", [repaired])  # nothing changes: nothing more is said
+    assert len(ctx.events) == 1
+
+
+def test_codet_scores_only_generated_tests_so_a_big_set_failing_them_does_not_win():
+    state = SolveState(PROBLEM)
+    # three copies agreeing on a wrong f(5) pass the public example only; one candidate also passes
+    # the model's claimed f(5) == 6. Counting the public example in the score gave 3 x 1 = 3 against
+    # 1 x 2 = 2; over generated tests it is 0 against 1
+    state.candidates = [_cand(0, "7"), _cand(1, "7"), _cand(2, "7"), _cand(3, "6")]
+    state.self_tests = [SelfTest(input="f(5)", model_expected="6")]
+    ranking, reason = codet(state)
+    assert ranking[0] == "c3" and "1 candidates x 1 generated tests" in reason

@@ -47,7 +47,7 @@ DEFAULT_CONDITION = "E"
 # selector name -> what it ranks by after public examples (the functions are in selectors.py)
 SELECTORS: dict[str, str] = {
     "lexicographic": "self-tests passed, then Lens energy or log-probability",
-    "codet": "CodeT dual agreement: tests passed x sqrt(group size)",
+    "codet": "CodeT dual agreement: candidates agreeing x generated tests they pass (claimed outputs)",
     "mbr_exec": "MBR-exec: agreement of outputs on the self-test inputs",
 }
 SELECTOR_NAMES: tuple[str, ...] = tuple(SELECTORS)

@@ -63,7 +63,8 @@ class Event:
         if self.kind == "test_run":
             return f"[{self.phase}] {d['candidate']}: {d['passed']}/{d['total']} {d['suite']} tests passed"
         if self.kind == "self_tests":
-            return f"[{self.phase}] self-tests: kept {d['kept']} of {d['generated']} generated inputs"
+            again = " (decided again with the new candidates)" if d.get("redecided") else ""
+            return f"[{self.phase}] self-tests: kept {d['kept']} of {d['generated']} generated inputs{again}"
         if self.kind == "energy":
             return f"[{self.phase}] energies ({d.get('source')}): " + ", ".join(f"{k}={v:.3f}" for k, v in d["energies"].items())
         if self.kind == "selection":

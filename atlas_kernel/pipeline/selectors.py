@@ -52,22 +52,22 @@ def lexicographic(state: SolveState) -> tuple[list[str], str]:
 
 
 def codet(state: SolveState) -> tuple[list[str], str]:
-    """CodeT's dual agreement (Chen et al. 2022): the tests are the public examples and the
-    model-written self-tests with the output the model claimed for them. Candidates passing
-    exactly the same tests form a consensus set scored (candidates in it) x (tests it passes);
-    public examples still rank first."""
+    """CodeT's dual agreement (Chen et al. 2022) over the model-written self-tests with the output
+    the model claimed for them: candidates passing exactly the same of those tests form a consensus
+    set scored (candidates in it) x (tests it passes). The public examples are not generated tests:
+    they rank first on their own and split the sets (a set is formed within the same public results),
+    and they add nothing to the score, which would otherwise grow with a set's size alone."""
     order = _order(state)
     claimed = {i: out for i, t in enumerate(state.self_tests)
                if (out := claimed_output(state.problem, t.model_expected)) is not None}
-    groups: dict[frozenset, list[Candidate]] = defaultdict(list)
+    groups: dict[tuple[frozenset, frozenset], list[Candidate]] = defaultdict(list)
     for c in state.candidates:
-        passed = {("public", i) for i, v in enumerate(c.public) if v.passed}
-        passed |= {("self", i) for i, out in claimed.items() if c.self_outputs.get(i) == out}
-        groups[frozenset(passed)].append(c)
+        public = frozenset(i for i, v in enumerate(c.public) if v.passed)
+        generated = frozenset(i for i, out in claimed.items() if c.self_outputs.get(i) == out)
+        groups[(public, generated)].append(c)
     scored = []
-    for key, members in groups.items():
-        score = len(members) * len(key)
-        scored += [(m, score) for m in members]
+    for (_, generated), members in groups.items():
+        scored += [(m, len(members) * len(generated)) for m in members]
     tiebreak = _tiebreaker(state)
     ranked = sorted(scored, key=lambda x: (-x[0].public_passed, -x[1], -tiebreak(x[0]), order[x[0].id]))
     if not ranked:
@@ -75,7 +75,7 @@ def codet(state: SolveState) -> tuple[list[str], str]:
     top, score = ranked[0]
     size = next(len(ms) for ms in groups.values() if top in ms)
     return [m.id for m, _ in ranked], (f"CodeT dual agreement {score} ({size} candidates x {score // max(size, 1)} "
-                                       f"tests, {len(claimed)} with a claimed output)")
+                                       f"generated tests, {len(claimed)} with a claimed output)")
 
 
 def mbr_exec(state: SolveState) -> tuple[list[str], str]:

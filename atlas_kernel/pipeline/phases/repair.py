@@ -120,7 +120,7 @@ def _lens_in_use(ctx: "RunContext") -> bool:
 
 def verify_self(ctx: "RunContext", cands: Sequence[Candidate]) -> Iterator["Event"]:
     if ctx.config.self_tests and ctx.state.self_tests:
-        self_tests.evaluate(ctx, cands)
+        self_tests.reevaluate(ctx, "repair", cands)
     yield from ctx.flush()
 
 

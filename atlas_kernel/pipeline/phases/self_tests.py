@@ -18,7 +18,7 @@ import json
 import math
 import re
 from collections import Counter
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from atlas_kernel.models.base import Message, Sampling
 from atlas_kernel.pipeline.phase import BasePhase
@@ -144,9 +144,25 @@ def _write_and_decide(ctx: "RunContext") -> Iterator["Event"]:
     evaluate(ctx, state.candidates)
     ctx.emit("self_tests", "self_tests", generated=len(tests), kept=sum(t.kept for t in tests), rule=RULE,
              voters=state.self_test_voters, model_written=model_written, mutated=len(tests) - model_written,
-             tests=[{"input": t.input, "expected": t.expected, "support": t.support, "runnable": t.runnable,
-                     "kept": t.kept} for t in tests])
+             tests=_listed(tests))
     yield from ctx.flush()
+
+
+def _listed(tests: Sequence[SelfTest]) -> list[dict[str, Any]]:
+    return [{"input": t.input, "expected": t.expected, "support": t.support, "runnable": t.runnable,
+             "kept": t.kept} for t in tests]
+
+
+def reevaluate(ctx: "RunContext", phase: str, candidates: Sequence[Candidate]) -> None:
+    """Run later candidates (repairs) on the self-tests and re-apply the rule; when that changes
+    which tests are kept or what they expect, say so in the trace (the stream would otherwise show
+    the first decision while selection uses the new one)."""
+    before = [(t.kept, t.expected) for t in ctx.state.self_tests]
+    evaluate(ctx, candidates)
+    tests = ctx.state.self_tests
+    if [(t.kept, t.expected) for t in tests] != before:
+        ctx.emit("self_tests", phase, generated=len(tests), kept=sum(t.kept for t in tests), rule=RULE,
+                 voters=ctx.state.self_test_voters, redecided=True, tests=_listed(tests))
 
 
 def evaluate(ctx: "RunContext", candidates: Sequence[Candidate]) -> None:

@@ -41,9 +41,12 @@ def _judge(ctx: "RunContext", inp: str, out_a: str | None, out_b: str | None) ->
 
 # An explicit "answer: B" first; then a capital A or B standing alone (the usual short reply); a
 # lower-case letter only where it is marked as an option ("(b)", "b)" at a line start). Case
-# matters otherwise: the article in "a better output is B" is not option A.
+# matters otherwise: the article in "a better output is B" is not option A, nor the capital one
+# that opens "A better output is B" (an "A" before a lower-case word other than a verb an option
+# takes, as in "A is correct").
 _ANSWER = re.compile(r"answer\s*(?:is)?\s*:?\s*\(?\s*([AB])\b", re.IGNORECASE)
-_CAPITAL = re.compile(r"\b([AB])\b")
+_OPTION_VERBS = "is|was|seems|looks|appears|gives|returns|prints|produces|outputs|matches|because|since"
+_CAPITAL = re.compile(r"\b(B|A(?!\s+(?!(?:" + _OPTION_VERBS + r")\b)[a-z]))\b")
 _MARKED = re.compile(r"(?:^|\()\s*([ab])\s*\)", re.MULTILINE)
 
 
