@@ -48,3 +48,34 @@ def test_a_thinking_models_code_survives_the_code_stop():
 def test_forced_candidates_carry_a_log_probability():
     fa = _forced(ThinkingModel())
     assert fa.mean_logprob is not None
+
+
+class DraftingThinkingModel(ThinkingModel):
+    """Its template opens <think> itself, and it drafts a wrong program while thinking."""
+
+    def render(self, messages):
+        text, stops = super().render(messages)
+        return text + "<think>\n", stops
+
+    prompts: list = []
+
+    @classmethod
+    def _answer(cls, prompt, sampling):
+        cls.prompts.append(prompt)
+        if isinstance(prompt, str) and prompt.rstrip().endswith("```python"):
+            return CODE + "```"
+        return "Draft:\n```python\nprint(0)\n```\nNo, sum them. </think>"
+
+
+def test_the_candidate_is_the_code_after_thinking_not_a_draft_inside_it():
+    model = DraftingThinkingModel()
+    fa = _forced(model)
+    assert "print(0)" not in fa.text and "print(sum(map(int, input().split())))" in fa.text
+    assert "print(0)" in fa.reasoning  # the draft stays visible as reasoning
+
+
+def test_a_template_that_opens_think_gets_no_second_one():
+    DraftingThinkingModel.prompts = []
+    _forced(DraftingThinkingModel())
+    prompts = DraftingThinkingModel.prompts
+    assert prompts and all(p.count("<think>") == 1 for p in prompts)

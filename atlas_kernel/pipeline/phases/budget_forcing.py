@@ -64,6 +64,8 @@ def forced_generate(ctx: "RunContext", phase: str, purpose: str, messages: list[
         messages = messages[:-1] + [ask]
         open_mark, close_mark, code_open = "Reasoning:\n1.", "```", "\n\n```python\n"
     base, _ = model.render(messages)
+    if thinking and base.rstrip().endswith("<think>"):
+        open_mark = ""  # the template opened the thinking span itself: a second <think> is not the model's format
     prefix = base + open_mark
     reasoning = ""
     used = 0
@@ -90,6 +92,8 @@ def forced_generate(ctx: "RunContext", phase: str, purpose: str, messages: list[
     code_prefix = prefix + reasoning.rstrip() + code_open
     c = ctx.generate(phase, f"{purpose}: code", code_prefix,
                      sampling.with_(stop=("```",) + tuple(sampling.stop), logprobs=True))
-    text = f"{open_mark}{reasoning}\n```python\n{c.text}\n```"
+    # the candidate is the code written after the reasoning: a thinking model's drafts inside
+    # <think> may hold code blocks too, and the extractor must not pick one of those
+    text = (f"```python\n{c.text}\n```" if thinking else f"{open_mark}{reasoning}\n```python\n{c.text}\n```")
     return ForcedAnswer(reasoning, text, used, c.completion_tokens, extensions, capped, "think" if thinking else "visible",
                         c.mean_logprob)
