@@ -166,3 +166,11 @@ def test_a_question_that_is_not_about_code_is_answered_once_and_the_answer_is_th
     assert "not a coding question" in (sol.stopped_early or "")
     final = [e for e in events if e.kind == "final"][0].data
     assert final["candidate"] == "probe" and final["code"].startswith("Jupiter")
+
+
+def test_a_raw_completion_models_plain_answer_ends_before_the_question_it_invents_next():
+    question = Problem(id="q", statement="Which planet is the largest in the solar system?", kind="stdio")
+    model = ScriptedModel(lambda prompt, sampling: " Jupiter.\nQuestion: Which is the smallest?\nAnswer: Mercury.")
+    run = Pipeline(model, PipelineConfig.for_condition("E"), style="completion").start(question)
+    list(run)
+    assert run.solution.code.strip() == "Jupiter."

@@ -74,8 +74,11 @@ class Probe(BasePhase):
         cfg = ctx.config
         question = ctx.problem.statement.strip()
         prompt = [{"role": "user", "content": question}] if ctx.style == "chat" else f"Question: {question}\nAnswer:"
+        # a raw completion model goes on to invent the next "Question:" after its answer: stop there
+        stop = () if ctx.style == "chat" else ("\nQuestion:",)
         c = ctx.generate("probe", "plain answer", prompt,
-                         Sampling(temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed, logprobs=True))
+                         Sampling(temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed, logprobs=True,
+                                  stop=stop))
         ctx.add_candidate("probe", Candidate(id="probe", code=c.text.strip(), origin="probe",
                                              completion_tokens=c.completion_tokens, mean_logprob=c.mean_logprob))
         ctx.state.stopped_early = "router: not a coding question, answered in one generation"
