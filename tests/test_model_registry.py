@@ -88,3 +88,19 @@ def test_a_bundled_file_keeps_its_name_under_another_file_name(tmp_path):
     other = tmp_path / "other.gguf"
     other.write_bytes(b"GGUF" + b"\0" * 64)
     assert model_name(str(other)) == "other"
+
+
+def test_a_models_install_stamp_spares_the_hash_until_the_file_changes(tmp_path):
+    import os
+
+    from atlas_kernel.bench.fingerprint import file_sha256
+    from atlas_kernel.models.bundled import _write_stamp
+
+    f = tmp_path / "m.gguf"
+    f.write_bytes(b"GGUF model bytes")
+    real = hashlib.sha256(f.read_bytes()).hexdigest()
+    _write_stamp(f, "ab" * 32)  # a stamp whose sha differs from the bytes shows the stamp was read
+    assert file_sha256(f) == "ab" * 32
+    st = f.stat()
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # touched since: the stamp no longer holds
+    assert file_sha256(f) == real

@@ -16,9 +16,9 @@ __all__ = ["file_sha256", "model_fingerprint", "fingerprint", "model_identity", 
 
 
 def file_sha256(path: str | Path) -> str:
-    from atlas_kernel.models.bundled import sha256_file  # the one streamed file hash
+    from atlas_kernel.models.bundled import known_sha256  # the one streamed file hash, or its install stamp
 
-    return sha256_file(Path(path))
+    return known_sha256(Path(path))
 
 
 def model_fingerprint(spec: str | None) -> dict[str, Any]:

@@ -122,6 +122,17 @@ def _write_stamp(path: Path, sha: str) -> None:
     path.with_suffix(".sha256").write_text(_stamp(path, sha))
 
 
+def known_sha256(path: Path) -> str:
+    """The file's sha256: from the stamp an install wrote beside it when size and mtime still
+    match (hashing a 1 GB model takes seconds at every benchmark session start), else hashed."""
+    marker = path.with_suffix(".sha256")
+    if marker.exists():
+        sha = marker.read_text().split()[0] if marker.read_text().split() else ""
+        if sha and _stamped(path, sha):
+            return sha
+    return sha256_file(path)
+
+
 def _progress_bar(total: int, desc: str, quiet: bool):
     if quiet:
         return None
