@@ -4,6 +4,10 @@
     python benchmark/bench_speed.py --quick    # smoke run with SmolLM2 (well under a minute)
 
 Sections (each ratio is against a baseline measured in the same run, medians of --repeats):
+* shape:   one llama_decode of 1/2/4/8 tokens after a real prompt (what verifying a draft or a
+           batch step costs) against our greedy loop's time per token, with and without log-probs.
+* candidates: the probe's single-shot request on every fourth HumanEval task (greedy, log-probs,
+           the pipeline's own prompt and budget), prompt lookup vs plain, as in repair below.
 * repair:  repair-phase-like generation (PR-CoT prompt shape of pipeline/repair.py: the task, a
            HumanEval canonical solution with one injected bug, a failure note, a perspective),
            greedy, prompt lookup vs plain: decode tokens/s, acceptance, whether texts are equal.
@@ -84,6 +88,19 @@ def repair_prompts(n: int) -> list[list[dict[str, str]]]:
     return out
 
 
+def candidate_requests(n: int) -> list[tuple[Any, Sampling]]:
+    """The single-shot (probe) request of the first n tasks of every fourth HumanEval task: the
+    default model copies the task's signature and docstring into its answer, the long runs that
+    prompt lookup can draft."""
+    from atlas_kernel.pipeline.config import PipelineConfig
+    from atlas_kernel.pipeline.phases.probe import single_shot_request
+    from atlas_kernel.problems import load_suite
+
+    cfg = PipelineConfig.for_condition("A")
+    reqs = [single_shot_request(t.problem, "chat", cfg) for t in load_suite("humaneval")[::4][:n]]
+    return [(r.prompt, r.sampling) for r in reqs]
+
+
 def _decode_rate(cs) -> float:
     toks = sum(c.completion_tokens for c in cs)
     return toks / max(1e-9, cs[0].decode_s)
@@ -123,7 +140,7 @@ def bench_prefix(model, prompts, k: int, max_tokens: int, repeats: int) -> dict[
     base = prompts[0][0]["content"]
     hint = PERSPECTIVES["logic"]
     variants = [[{"role": "user", "content": base.replace(hint, h)}] for h in list(PERSPECTIVES.values())[:k]]
-    s = Sampling(max_tokens=max_tokens)
+    s = Sampling(max_tokens=max_tokens, draft="none")
     batch_t, single_t, batch_eval, single_eval = [], [], 0, 0
     for _ in range(repeats):
         model.generate("unrelated", Sampling(max_tokens=1))  # nothing of the prompts cached
@@ -143,10 +160,54 @@ def bench_prefix(model, prompts, k: int, max_tokens: int, repeats: int) -> dict[
             "speedup": statistics.median(single_t) / statistics.median(batch_t)}
 
 
+def bench_shape(model, prompt, repeats: int, tokens: int) -> dict[str, Any]:
+    """What one llama_decode costs for 1, 2, 4, 8 tokens of one sequence after a real prompt (the
+    price of verifying a draft, or of decoding that many sequences together), against our whole
+    greedy loop per generated token, with and without per-token log-probabilities."""
+    lc = model._lc
+    text, _ = model.render(prompt)
+    toks = model.tokenize(text)
+    ctx = model._batch_context(1, model.n_ctx)
+    lc.llama_memory_seq_rm(ctx.memory, -1, -1, -1)
+    model._bctx_prefix = []
+    model._prefill_many(ctx, [(0, toks, 0)], None)
+    pos = len(toks)
+    shape: dict[str, float] = {}
+    for n in (1, 2, 4, 8):
+        times = []
+        for _ in range(repeats * 5):
+            b = model._bbatch.batch
+            b.n_tokens = n
+            for i in range(n):
+                b.token[i] = toks[(pos + i) % len(toks)]
+                b.pos[i] = pos + i
+                b.n_seq_id[i] = 1
+                b.seq_id[i][0] = 0
+                b.logits[i] = True
+            t = time.perf_counter()
+            model._decode(ctx, model._bbatch)
+            times.append(time.perf_counter() - t)
+            lc.llama_memory_seq_rm(ctx.memory, 0, pos, -1)
+        shape[str(n)] = statistics.median(times) * 1e3
+    lc.llama_memory_seq_rm(ctx.memory, -1, -1, -1)
+    model._bctx_prefix = []
+    loop: dict[str, float] = {}
+    for name, s in (("greedy", Sampling(max_tokens=tokens, draft="none")),
+                    ("greedy_logprobs", Sampling(max_tokens=tokens, logprobs=True, draft="none")),
+                    ("sampled_top_p", Sampling(max_tokens=tokens, temperature=0.3, top_p=0.95, seed=1))):
+        per = []
+        for _ in range(repeats):
+            c = model.generate(prompt, s)
+            per.append(c.decode_s / max(1, c.completion_tokens - 1) * 1e3)
+        loop[name] = statistics.median(per)
+    return {"prompt_tokens": pos, "decode_ms_by_tokens": shape, "loop_ms_per_token": loop,
+            "verify_4_vs_1": shape["4"] / shape["1"], "loop_overhead_ms": loop["greedy"] - shape["1"]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="smoke run: SmolLM2, two prompts, few tokens")
-    ap.add_argument("--only", default="repair,draft,prefix", help="comma-separated sections")
+    ap.add_argument("--only", default="shape,candidates,repair,draft,prefix", help="comma-separated sections")
     ap.add_argument("--model", default="qwen-coder-0.5b", help="model of the repair and prefix sections (name or .gguf)")
     ap.add_argument("--target", default="qwen-coder-1.5b", help="draft section: target model")
     ap.add_argument("--draft", default="qwen-coder-0.5b", help="draft section: draft model")
@@ -173,10 +234,21 @@ def main() -> None:
     res: dict[str, Any] = {"command": " ".join([sys.executable] + sys.argv), "git_commit": _git(),
                            "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": platform.platform(),
                            "cpus": os.cpu_count(), "loadavg": os.getloadavg(), "quick": args.quick}
-    base = Sampling(max_tokens=args.tokens)
-    if sections & {"repair", "prefix"}:
+    base = Sampling(max_tokens=args.tokens, draft="none")
+    if sections & {"shape", "candidates", "repair", "prefix"}:
         m = LlamaCppModel(args.model, **kw)
         res["model"] = {"path": args.model, "sha256": _sha256(Path(args.model)), **m.info()}
+        if "shape" in sections:
+            res["shape"] = sh = bench_shape(m, prompts[0], args.repeats, min(128, args.tokens))
+            print("shape: one decode of 1/2/4/8 tokens " + " / ".join(f"{v:.1f}" for v in sh["decode_ms_by_tokens"].values())
+                  + " ms; our loop per token " + ", ".join(f"{k} {v:.1f} ms" for k, v in sh["loop_ms_per_token"].items()))
+        if "candidates" in sections:
+            reqs = candidate_requests(args.prompts)
+            res["candidates"] = compare(m, [p for p, _ in reqs], reqs[0][1].with_(draft="none"),
+                                        reqs[0][1].with_(draft="prompt_lookup", draft_max=args.draft_max), args.repeats)
+            c = res["candidates"]
+            print(f"candidates: prompt lookup {c['median_speedup']:.2f}x decode tok/s, acceptance "
+                  f"{c['acceptance_rate'] or 0:.0%}, equal texts {c['same_text']}/{c['n']}")
         if "repair" in sections:
             res["repair"] = compare(m, prompts, base, base.with_(draft="prompt_lookup", draft_max=args.draft_max),
                                     args.repeats)

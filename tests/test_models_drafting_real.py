@@ -53,7 +53,7 @@ def _same(a, b, exact=True):
 
 
 def test_prompt_lookup_greedy_is_plain_decoding_token_for_token(smollm2):
-    s = Sampling(max_tokens=90, logprobs=True)
+    s = Sampling(max_tokens=90, logprobs=True, draft="none")
     _warm(smollm2, [REPAIR])
     plain = smollm2.generate(REPAIR, s)
     fast = smollm2.generate(REPAIR, s.with_(draft="prompt_lookup"))
@@ -64,7 +64,7 @@ def test_prompt_lookup_greedy_is_plain_decoding_token_for_token(smollm2):
 
 
 def test_prompt_lookup_in_a_batch_with_mixed_drafting_matches_each_sequence_alone(smollm2):
-    s = Sampling(max_tokens=18, logprobs=True)  # the code, before the prose where near-ties are
+    s = Sampling(max_tokens=18, logprobs=True, draft="none")  # the code, before the prose where near-ties are
     prompts = [REPAIR, REPAIR2, REPAIR, REPAIR2]
     _warm(smollm2, prompts)
     plain = smollm2.generate_batch(prompts, [s] * 4)
@@ -78,7 +78,8 @@ def test_prompt_lookup_in_a_batch_with_mixed_drafting_matches_each_sequence_alon
 
 def test_max_tokens_and_stop_strings_end_drafted_sequences_where_plain_ones_end(smollm2):
     _warm(smollm2, [REPAIR])
-    for s in (Sampling(max_tokens=7), Sampling(max_tokens=80, stop=("return",)), Sampling(max_tokens=80, stop=("xs.",))):
+    for s in (Sampling(max_tokens=7, draft="none"), Sampling(max_tokens=80, stop=("return",), draft="none"),
+              Sampling(max_tokens=80, stop=("xs.",), draft="none")):
         plain = smollm2.generate(REPAIR, s)
         fast = smollm2.generate(REPAIR, s.with_(draft="prompt_lookup", draft_max=16, draft_ngram=2))
         _same(plain, fast)
@@ -125,7 +126,7 @@ def test_a_model_drafting_for_itself_is_plain_decoding_with_nearly_every_draft_a
 
     m = LlamaCppModel(smollm2_path, draft_model=smollm2)  # a loaded model can serve as the draft
     try:
-        s = Sampling(max_tokens=50, logprobs=True)
+        s = Sampling(max_tokens=50, logprobs=True, draft="none")
         _warm(m, [REPAIR, OTHER])
         plain = m.generate_batch([REPAIR, OTHER], [s, s])
         spec = m.generate_batch([REPAIR, OTHER], [s.with_(draft="draft_model"), s.with_(draft="draft_model", draft_max=3)])
@@ -161,10 +162,12 @@ def test_prompt_lookup_with_the_coder_model_repeats_plain_greedy_output():
 
     m = LlamaCppModel(QWEN_05, n_ctx=2048)
     try:
-        s = Sampling(max_tokens=100)
+        s = Sampling(max_tokens=100, draft="none")
         _warm(m, [REPAIR])
         plain = m.generate(REPAIR, s)
         fast = m.generate(REPAIR, s.with_(draft="prompt_lookup"))
         assert fast.text == plain.text and fast.accepted_tokens > 30
+        auto = m.generate(REPAIR, s.with_(draft="auto"))  # the default: greedy calls draft by prompt lookup
+        assert auto.text == plain.text and auto.drafted_tokens > 0
     finally:
         m.close()

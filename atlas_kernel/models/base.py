@@ -16,7 +16,7 @@ from typing import Any, Protocol, Sequence, Union, runtime_checkable
 
 import numpy as np
 
-DRAFT_MODES = ("none", "prompt_lookup", "draft_model")
+DRAFT_MODES = ("auto", "none", "prompt_lookup", "draft_model")
 
 Message = dict[str, str]
 Prompt = Union[str, Sequence[Message]]
@@ -34,7 +34,10 @@ class Sampling:
     # Speculative decoding (llama.cpp backend; others ignore it). Greedy output is unchanged
     # token for token; sampled output keeps the target distribution. "prompt_lookup" drafts by
     # n-gram lookup in the prompt and output so far; "draft_model" asks the backend's draft model.
-    draft: str = "none"  # "none" | "prompt_lookup" | "draft_model"
+    # "auto": prompt lookup for greedy calls, none for sampled ones (drafting draws other random
+    # numbers, so a seeded sample would change). Greedy HumanEval candidates of Qwen2.5-Coder-0.5B
+    # copy the task's docstring: 92 % of drafts accepted, 1.23x decode tok/s (bench_speed.py).
+    draft: str = "auto"  # "auto" | "none" | "prompt_lookup" | "draft_model"
     draft_max: int = 8  # most tokens drafted per step
     draft_ngram: int = 3  # prompt lookup: tokens that must match before a draft is proposed
 
@@ -53,6 +56,13 @@ class Sampling:
 
     def with_(self, **changes: Any) -> "Sampling":
         return replace(self, **changes)
+
+    @property
+    def draft_mode(self) -> str:
+        """The drafting this call gets: "auto" resolved by temperature."""
+        if self.draft == "auto":
+            return "prompt_lookup" if self.temperature <= 0 else "none"
+        return self.draft
 
 
 @dataclass

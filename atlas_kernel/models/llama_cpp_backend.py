@@ -111,10 +111,10 @@ class _Seq:
     def __post_init__(self) -> None:
         s = self.sampling
         self.cap = s.draft_max
-        self.own_sampler = s.temperature > 0 and s.draft != "none"
+        self.own_sampler = s.temperature > 0 and s.draft_mode != "none"
         if self.own_sampler:
             self.rng = np.random.default_rng(_seed(s))
-        if s.draft == "prompt_lookup":
+        if s.draft_mode == "prompt_lookup":
             self.lookup = PromptLookup(ngram_min=s.draft_ngram, tokens=self.prompt)
 
 
@@ -380,7 +380,7 @@ class LlamaCppModel:
             raise ValueError(f"generate_batch needs one sampling per prompt, got {len(prompts)} prompts and {k} samplings")
         if k == 0:
             return []
-        if any(s.draft == "draft_model" for s in samplings) and self._draft is None:
+        if any(s.draft_mode == "draft_model" for s in samplings) and self._draft is None:
             raise DraftModelError("a sampling asks for draft='draft_model' but this model has no draft model — "
                                   "load it with draft_model=<path or model>, or use draft='prompt_lookup'")
         rendered = [self.render(p) for p in prompts]
@@ -388,7 +388,7 @@ class LlamaCppModel:
         toks = [by_text.setdefault(text, self.tokenize(text)) for text, _ in rendered]
         seqs = [_Seq(s, toks[i], tuple(s.stop) + rendered[i][1], self._check_room(len(toks[i]), s))
                 for i, s in enumerate(samplings)]
-        n_draft = max((s.draft_max for s in samplings if s.draft != "none"), default=0)
+        n_draft = max((s.draft_max for s in samplings if s.draft_mode != "none"), default=0)
         distinct = sum(len(t) for t in {tuple(t): t for t in toks}.values())
         ctx = self._batch_context(k, distinct + sum(s.max_new for s in seqs) + k * (n_draft + 1) + 16,
                                   k * (n_draft + 1))
@@ -399,10 +399,10 @@ class LlamaCppModel:
             lc.llama_memory_seq_rm(mem, seq, -1, -1)
         samplers = [self._sampler(s) if not seqs[i].own_sampler else None for i, s in enumerate(samplings)]
         drafter = None
-        if any(s.draft == "draft_model" for s in samplings):
+        if any(s.draft_mode == "draft_model" for s in samplings):
             from atlas_kernel.models.draft_model import ModelDrafter
 
-            drafter = ModelDrafter(self._draft, [toks[i] if s.draft == "draft_model" else None
+            drafter = ModelDrafter(self._draft, [toks[i] if s.draft_mode == "draft_model" else None
                                                  for i, s in enumerate(samplings)], [s.max_new for s in seqs], n_draft)
 
         def pick(i: int, idx: int, draft: int | None) -> tuple[int, bool, float]:
@@ -503,7 +503,7 @@ class LlamaCppModel:
         done = time.perf_counter()
         elapsed, decode_s = done - t0, done - prompt_done
         total_out = sum(len(s.out) for s in seqs)
-        self._last_drafting = {"modes": sorted({s.sampling.draft for s in seqs}),
+        self._last_drafting = {"modes": sorted({s.sampling.draft_mode for s in seqs}),
                                "drafted": sum(s.drafted for s in seqs), "accepted": sum(s.accepted for s in seqs)}
         results = []
         for i, s in enumerate(seqs):
@@ -513,7 +513,7 @@ class LlamaCppModel:
                 elapsed_s=elapsed, token_logprobs=s.logprobs if s.sampling.logprobs else None,
                 cached_prompt_tokens=cached[i], decode_s=decode_s, drafted_tokens=s.drafted, accepted_tokens=s.accepted,
                 meta={"backend": "llama_cpp", "path": "batched", "k": k, "prompts": len(by_text),
-                      "prefill_s": prompt_done - t0, "prefill_tokens": prefill_tokens, "draft": s.sampling.draft,
+                      "prefill_s": prompt_done - t0, "prefill_tokens": prefill_tokens, "draft": s.sampling.draft_mode,
                       "decode_steps": steps, "batch_decode_tokens_per_s": total_out / decode_s if decode_s > 0 else 0.0},
             ))
         return results
@@ -527,7 +527,7 @@ class LlamaCppModel:
             s = seqs[i]
             room = min(s.cap, s.max_new - len(s.out), n_ctx - 2 - len(s.prompt) - len(s.out))
             out[i] = []
-            if room < 1 or s.sampling.draft == "none":
+            if room < 1 or s.sampling.draft_mode == "none":
                 continue
             if s.lookup is not None:
                 out[i] = s.lookup.propose(room)

@@ -176,7 +176,7 @@ class RunContext:
             extra["prefill_s"] = c.meta["prefill_s"]
         if c.drafted_tokens:  # speculative decoding: what the user sees of it (progress line, stepper)
             extra.update({"drafted_tokens": c.drafted_tokens, "accepted_tokens": c.accepted_tokens,
-                          "acceptance_rate": c.acceptance_rate, "draft": sampling.draft})
+                          "acceptance_rate": c.acceptance_rate, "draft": sampling.draft_mode})
         self.trace.llm_calls[-1].update(extra)
         # the solve's rate so far rides along, so front ends show it without adding up batches
         totals = self.speed_totals()
