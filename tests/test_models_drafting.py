@@ -99,10 +99,10 @@ def test_a_positions_token_does_not_depend_on_the_draft():
 
 
 def test_sampling_validates_the_draft_switch_and_completion_reports_speed():
-    # the default drafts greedy calls only: a sampled call keeps its seeded random stream
-    assert Sampling().draft == "auto" and Sampling().draft_mode == "prompt_lookup"
-    assert Sampling(temperature=0.4).draft_mode == "none"
-    assert Sampling(draft="none").draft_mode == "none"
+    assert Sampling().draft == "none" and Sampling().draft_mode == "none"
+    # "auto" drafts greedy calls only: a sampled call keeps its seeded random stream
+    assert Sampling(draft="auto").draft_mode == "prompt_lookup"
+    assert Sampling(temperature=0.4, draft="auto").draft_mode == "none"
     assert Sampling(temperature=0.4, draft="prompt_lookup").draft_mode == "prompt_lookup"
     with pytest.raises(ValueError, match="draft must be one of"):
         Sampling(draft="medusa")

@@ -35,9 +35,8 @@ class Sampling:
     # token for token; sampled output keeps the target distribution. "prompt_lookup" drafts by
     # n-gram lookup in the prompt and output so far; "draft_model" asks the backend's draft model.
     # "auto": prompt lookup for greedy calls, none for sampled ones (drafting draws other random
-    # numbers, so a seeded sample would change). Greedy HumanEval candidates of Qwen2.5-Coder-0.5B
-    # copy the task's docstring: 92 % of drafts accepted, 1.23x decode tok/s (bench_speed.py).
-    draft: str = "auto"  # "auto" | "none" | "prompt_lookup" | "draft_model"
+    # numbers, so a seeded sample would change).
+    draft: str = "none"  # "none" | "auto" | "prompt_lookup" | "draft_model"
     draft_max: int = 8  # most tokens drafted per step
     draft_ngram: int = 3  # prompt lookup: tokens that must match before a draft is proposed
 

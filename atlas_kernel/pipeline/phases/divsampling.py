@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
 
 from atlas_kernel.models.base import Message, Sampling
-from atlas_kernel.pipeline.config import TIERS
+from atlas_kernel.pipeline.config import PROGRAM_DRAFT, TIERS
 from atlas_kernel.pipeline.extract import completion_stops, extract_code
 from atlas_kernel.pipeline.phase import BasePhase, candidates_summary
 from atlas_kernel.pipeline.phases import budget_forcing
@@ -75,7 +75,7 @@ def _add(ctx: "RunContext", code: str, tokens: int, lp: float | None, plan: str,
 
 def _sampling(p: Perturbation, i: int, cfg: "PipelineConfig") -> Sampling:
     return Sampling(temperature=p.temperature, top_p=0.95 if p.temperature > 0 else 1.0, max_tokens=cfg.max_tokens,
-                    seed=cfg.seed * 1000 + i, logprobs=True, stop=(FENCE_CLOSE,) if p.script else ())
+                    seed=cfg.seed * 1000 + i, logprobs=True, stop=(FENCE_CLOSE,) if p.script else (), draft=PROGRAM_DRAFT)
 
 
 def _candidate_text(p: Perturbation, text: str) -> str:

@@ -12,6 +12,7 @@ import re
 from typing import TYPE_CHECKING, Iterator
 
 from atlas_kernel.models.base import Message, Sampling
+from atlas_kernel.pipeline.config import PROGRAM_DRAFT
 from atlas_kernel.pipeline.extract import extract_code
 from atlas_kernel.pipeline.phase import BasePhase, candidates_summary
 from atlas_kernel.pipeline.prompts import chat_code_prompt, task_text
@@ -86,7 +87,8 @@ def implement_prompt(ctx: "RunContext", plan: str) -> list[Message]:
 
 def implement_all(ctx: "RunContext", plans: list[str]) -> list[tuple[str, int, float | None]]:
     outs = ctx.generate_batch("plansearch", ["implement plan"] * len(plans), [implement_prompt(ctx, p) for p in plans],
-                              [Sampling(temperature=0.0, max_tokens=ctx.config.max_tokens, logprobs=True)] * len(plans))
+                              [Sampling(temperature=0.0, max_tokens=ctx.config.max_tokens, logprobs=True,
+                                        draft=PROGRAM_DRAFT)] * len(plans))
     return [(c.text, c.completion_tokens, c.mean_logprob) for c in outs]
 
 

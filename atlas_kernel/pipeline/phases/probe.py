@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
 from atlas_kernel.models.base import Prompt, Sampling
+from atlas_kernel.pipeline.config import PROGRAM_DRAFT
 from atlas_kernel.pipeline.extract import completion_stops, extract_code
 from atlas_kernel.pipeline.phases.second_opinion import second_opinion
 from atlas_kernel.pipeline.phase import BasePhase, candidates_summary
@@ -43,7 +44,7 @@ def single_shot_request(problem: Problem, style: PromptStyle, config: "PipelineC
     cp = code_prompt(problem, style)
     stop = completion_stops(problem) if cp.completion_of is not None else ()
     sampling = Sampling(temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed, logprobs=True,
-                        stop=stop)
+                        stop=stop, draft=PROGRAM_DRAFT)
     return SingleShotRequest(problem, cp.prompt, sampling, cp.completion_of)
 
 
