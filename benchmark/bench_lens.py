@@ -1,7 +1,7 @@
 """Ranking quality of the Lens C(x), leave-problems-out, against the baselines the pipeline would
 otherwise use; the G(x) decision; and the shipped Lens.
 
-    .venv/bin/python benchmark/bench_lens.py [--model qwen-coder-0.5b] [--folds 5] [--ship]
+    .venv/bin/python benchmark/bench_lens.py [--model qwen-coder-0.5b] [--folds 5] [--ship] [--data FILE.npz]
 
 Reads benchmark/results/lens/<model>.npz (made by benchmark/gen_lens_data.py). Every score is
 out-of-fold: k-fold over PROBLEMS, so no problem is ever in the training and the test part of
@@ -159,8 +159,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3, help="fold assignments averaged over this many seeds")
     ap.add_argument("--ship", action="store_true")
     ap.add_argument("--no-online", action="store_true", help="skip the online-recalibration section")
+    ap.add_argument("--data", type=Path, default=None, help="the LensData file (default: results/lens/<model>.npz; "
+                    "gen_lens_data.py --from-run writes results/lens/<model>_from_<run>.npz)")
     args = ap.parse_args()
-    data = LensData.load(ROOT / "benchmark" / "results" / "lens" / f"{args.model}.npz")
+    data_path = args.data or ROOT / "benchmark" / "results" / "lens" / f"{args.model}.npz"
+    data = LensData.load(data_path)
     ties = tie_mask(data)
     base = TrainConfig()
     scorers: dict[str, Callable[[LensData], Callable[[np.ndarray], np.ndarray]]] = {
@@ -172,6 +175,7 @@ def main() -> None:
     res: dict[str, Any] = {"model": args.model, "n": len(data), "n_pass": int(data.y.sum()),
                            "n_problems": len(data.problems), "mixed_problems": len(data.mixed_groups()),
                            "tie_rows": int(ties.sum()), "folds": args.folds, "seeds": args.seeds,
+                           "data": str(data_path), "data_source": data.meta.get("source"),
                            "data_sha256": data.sha256(), "scorers": {}}
     lp = logprob_energy(data)
     res["scorers"]["neg_mean_logprob"] = report(lp, data, ties)
@@ -198,7 +202,8 @@ def main() -> None:
         else:
             res["shipped"] = None
             print("not shipped: the Lens does not beat random and log-probability on tied candidates")
-    out = ROOT / "benchmark" / "results" / f"lens_{args.model}.json"
+    suffix = "" if args.data is None else "_" + data_path.stem.removeprefix(args.model).lstrip("_")
+    out = ROOT / "benchmark" / "results" / f"lens_{args.model}{suffix}.json"
     out.write_text(json.dumps(res, indent=2))
     print(f"wrote {out}")
 

@@ -3,7 +3,7 @@ generating model and labelled offline by the hidden tests.
 
     .venv/bin/python benchmark/gen_lens_data.py [--model qwen-coder-0.5b] [--k 6] [--n-plans 2]
                                                 [--exclude-every 4] [--limit N] [--max-minutes M]
-                                                [--easy-first]
+                                                [--easy-first] [--from-run RUN_DIR]
 
 Candidates are made exactly as the pipeline makes them (probe + PlanSearch + DivSampling, the
 same prompts, temperatures and seeds; the probe's early stop is switched off so every problem
@@ -16,6 +16,9 @@ the pipeline never sees these labels at solve time.
 reaches the problems most likely to yield passing candidates (a tiny model's candidates for
 most problems all fail, and such problems teach the ranking loss nothing). The order changes
 which problems a capped run covers, not any candidate (each task's seeds are its own).
+
+`--from-run DIR` takes the candidates an `atlas bench` run already made (its traces, e.g. arm B of the
+campaign) instead of generating: only embedding and labelling run, minutes instead of hours.
 
 `--exclude-every 4` leaves out every 4th HumanEval task (the pipeline benchmark's fixed
 evaluation subset), so a Lens trained on this file is out-of-sample on that subset.
@@ -95,7 +98,43 @@ def generate(model_name: str, tasks, cfg: PipelineConfig, rows_path: Path, max_m
                   f"(eta {el / i * (len(todo) - i) / 60:.0f} min)", flush=True)
 
 
-def build(model_name: str, rows_path: Path, cfg: PipelineConfig, task_ids: list[str]) -> LensData:
+def from_run(model_name: str, run_dir: Path, tasks, rows_path: Path) -> None:
+    """Rows from the candidates an `atlas bench` run already generated (its per-task traces): no
+    generation, only embedding and offline labelling. A pipeline run's candidates are what the Lens
+    will rank at solve time; tasks the probe ended early hold fewer candidates."""
+    done = set()
+    if rows_path.exists():
+        done = {json.loads(line)["task_id"] for line in rows_path.read_text().splitlines() if line.strip()}
+    todo = [t for t in tasks if t.id not in done and (run_dir / "traces" / f"{t.id.replace('/', '_')}.json").exists()]
+    if not todo:
+        return
+    model = load_model(model_name)
+    with rows_path.open("a", encoding="utf-8") as fh:
+        for i, task in enumerate(todo, 1):
+            trace = json.loads((run_dir / "traces" / f"{task.id.replace('/', '_')}.json").read_text())
+            seen: set[str] = set()
+            cands = []
+            for c in trace["candidates"]:
+                key = " ".join(c["code"].split())
+                if c["code"].strip() and key not in seen:  # identical programs are one row
+                    seen.add(key)
+                    cands.append(c)
+            emb = model.embed([c["code"] for c in cands]) if cands else np.zeros((0, 0), np.float32)
+            grader = grader_for(task)
+            rows = []
+            for c, e in zip(cands, emb):
+                public = c.get("public") or []
+                rows.append({"id": c["id"], "origin": c["origin"], "passed": bool(grader.grade(c["code"]).passed),
+                             "public_passed": sum(v["verdict"] == "passed" for v in public), "public_total": len(public),
+                             "mean_logprob": c.get("mean_logprob"), "tokens": c.get("completion_tokens"),
+                             "code_sha256": hashlib.sha256(c["code"].encode()).hexdigest(), "emb": _enc(e)})
+            fh.write(json.dumps({"task_id": task.id, "candidates": rows, "source_run": str(run_dir)}) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+            print(f"[{i}/{len(todo)}] {task.id}: {sum(r['passed'] for r in rows)}/{len(rows)} pass hidden", flush=True)
+
+
+def build(model_name: str, rows_path: Path, cfg: PipelineConfig, task_ids: list[str], source: str | None = None) -> LensData:
     recs = {}
     for line in rows_path.read_text().splitlines():
         if line.strip():
@@ -109,8 +148,8 @@ def build(model_name: str, rows_path: Path, cfg: PipelineConfig, task_ids: list[
             y.append(int(c["passed"]))
             group.append(gi)
             extra.append({k: c[k] for k in ("origin", "public_passed", "public_total", "mean_logprob", "code_sha256")})
-    meta = {"source": f"benchmark/gen_lens_data.py: pipeline Phase 1 candidates (probe + {cfg.n_plans} plans + "
-                      f"{cfg.k - cfg.n_plans} diverse samples, seed {cfg.seed}), labels from hidden tests (offline)",
+    meta = {"source": source or (f"benchmark/gen_lens_data.py: pipeline Phase 1 candidates (probe + {cfg.n_plans} plans + "
+                                 f"{cfg.k - cfg.n_plans} diverse samples, seed {cfg.seed}), labels from hidden tests (offline)"),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rows": extra}
     return LensData(np.stack(X), np.array(y), np.array(group), problems, model_name, meta)
 
@@ -126,6 +165,8 @@ def main() -> None:
     ap.add_argument("--easy-first", action="store_true", help="tasks some bundled model solved single shot go first")
     ap.add_argument("--max-minutes", type=float, default=0, help="stop generating after this long; the npz is built "
                     "from the finished tasks and a rerun goes on where this one stopped")
+    ap.add_argument("--from-run", type=Path, default=None, help="take the candidates of this atlas bench run "
+                    "directory's traces (e.g. an arm of the campaign) instead of generating them")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     tasks = load_suite("humaneval")
@@ -141,11 +182,20 @@ def main() -> None:
         tasks = tasks[: args.limit]
     cfg = PipelineConfig.for_condition("B", k=args.k, n_plans=args.n_plans, self_tests=False, early_stop=False,
                                        seed=args.seed, time_budget_s=1e9, token_budget=10 ** 9)
-    rows_path = OUT / f"{args.model}_rows.jsonl"
-    generate(args.model, tasks, cfg, rows_path, args.max_minutes)
     chosen = {t.id for t in tasks}
-    data = build(args.model, rows_path, cfg, [i for i in file_order if i in chosen])
-    path = data.save(OUT / f"{args.model}.npz")
+    if args.from_run:
+        stem = f"{args.model}_from_{args.from_run.parent.name}_{args.from_run.name}"
+        rows_path = OUT / f"{stem}_rows.jsonl"
+        from_run(args.model, args.from_run, tasks, rows_path)
+        data = build(args.model, rows_path, cfg, [i for i in file_order if i in chosen],
+                     source=f"benchmark/gen_lens_data.py --from-run {args.from_run}: the run's candidates (distinct "
+                            "programs), labels from hidden tests (offline)")
+        path = data.save(OUT / f"{stem}.npz")
+    else:
+        rows_path = OUT / f"{args.model}_rows.jsonl"
+        generate(args.model, tasks, cfg, rows_path, args.max_minutes)
+        data = build(args.model, rows_path, cfg, [i for i in file_order if i in chosen])
+        path = data.save(OUT / f"{args.model}.npz")
     print(f"{path}: {len(data)} candidates, {int(data.y.sum())} pass, {len(data.problems)} problems, "
           f"{len(data.mixed_groups())} mixed, dim {data.dim}, sha256 {data.sha256()[:12]}")
 
