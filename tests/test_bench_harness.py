@@ -265,3 +265,21 @@ def test_online_lens_recalibrates_after_each_task_from_public_outcomes_and_saves
     with pytest.raises(AtlasError, match="online_lens"):  # a recalibrating run is a different run
         run_benchmark(suite, condition="C", model=ladder_model(), out=tmp_path / "abl" / "C", progress="none",
                       overrides=over, resume=True)
+
+
+def test_a_report_of_an_ablation_under_way_compares_the_started_arms_and_lists_the_rest(suite, tmp_path):
+    from atlas_kernel.bench.report import build_ablation_report
+
+    out = tmp_path / "abl"
+    run_ablation(suite, "A,B", model=ladder_model(), out=out, progress="none", overrides={"k": 2, "n_plans": 0})
+    # the arms of a longer ablation are opened before any runs: a stop then leaves C with no rows
+    meta = json.loads((out / "run.json").read_text())
+    meta["conditions"] = ["A", "B", "C"]
+    (out / "run.json").write_text(json.dumps(meta))
+    arm = json.loads((out / "B" / "run.json").read_text())
+    (out / "C").mkdir()
+    (out / "C" / "run.json").write_text(json.dumps({**arm, "condition": "C"}))
+    rep = build_ablation_report(out)
+    assert rep["not_started"] == ["C"] and rep["n_common"] == 6
+    assert set(rep["paired_vs_A"]) == {"B"} and set(rep["cost_per_solved"]) == {"A", "B"}
+    assert atlas_main(["bench", "report", str(out), "--no-plots"]) == 0

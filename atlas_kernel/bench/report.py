@@ -118,11 +118,15 @@ def build_ablation_report(directory: str | Path) -> dict[str, Any]:
         per[c] = rows
         watts, workers = _watts_workers(cmeta)
         summaries[c] = summarize(rows, watts=watts, workers=workers)
-    common = [t for t in meta.get("tasks", []) if all(any(r["task_id"] == t for r in per[c]) for c in conds)]
+    # an ablation under way: arms not started yet (no rows) are listed, and the others are compared
+    # on the tasks every started arm has finished
+    started = [c for c in conds if per[c]]
+    done_by = {c: {r["task_id"] for r in per[c]} for c in started}
+    common = [t for t in meta.get("tasks", []) if started and all(t in done_by[c] for c in started)]
     on_common = {c: [r for r in per[c] if r["task_id"] in set(common)] for c in conds}
     rates = {c: (sum(1 for r in rows if r.get("passed")) / len(rows) if rows else None) for c, rows in on_common.items()}
     paired = {c: paired_diff(on_common["A"], on_common[c], seed=int(meta.get("seed") or 0))
-              for c in conds if c != "A" and "A" in conds}
+              for c in started if c != "A" and "A" in started}
     a_passed = {r["task_id"]: bool(r.get("passed")) for r in on_common.get("A", [])}
     rescues = {}
     for c in conds:
@@ -132,9 +136,10 @@ def build_ablation_report(directory: str | Path) -> dict[str, Any]:
                                                    if r.get("passed") and a_passed.get(r["task_id"]) is False)) if "A" in conds else {}}
     return {"kind": "ablation", "dir": str(d), "suite": meta.get("suite"), "model": meta.get("model"), "seed": meta.get("seed"),
             "atlas_kernel": meta.get("atlas_kernel"), "conditions": conds, "n_selected": len(meta.get("tasks", [])),
+            "not_started": [c for c in conds if c not in started],
             "n_common": len(common), "pass_rate_on_common": rates, "summaries": summaries, "paired_vs_A": paired,
             "waterfall": waterfall(rates), "rescues": rescues,
-            "cost_per_solved": {c: summaries[c]["cost_per_solved"] for c in summaries},
+            "cost_per_solved": {c: summaries[c]["cost_per_solved"] for c in started},
             "generated": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
 
@@ -160,7 +165,8 @@ def _ablation_markdown(rep: dict[str, Any]) -> str:
     lines = [f"# Ablation: {rep['suite']}, conditions {', '.join(rep['conditions'])}", "",
              f"Model `{m.get('spec')}` ({m.get('kind')}, sha256 `{(m.get('sha256') or '-')[:16]}`), seed {rep.get('seed')} "
              f"(the same for every condition), atlas_kernel {rep.get('atlas_kernel')}. "
-             f"{rep['n_common']}/{rep['n_selected']} tasks finished by every condition; comparisons use those.", "",
+             f"{rep['n_common']}/{rep['n_selected']} tasks finished by every condition that has started; comparisons "
+             f"use those." + (f" Not started yet: {', '.join(rep['not_started'])}." if rep.get("not_started") else ""), "",
              "## Pass rate per condition", "", "| condition | metric | solved | pass rate | tokens/task | s/task | J/task |",
              "|---|---|---|---|---|---|---|"]
     for c in rep["conditions"]:
