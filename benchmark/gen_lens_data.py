@@ -60,10 +60,28 @@ def _dec(s: str) -> np.ndarray:
     return np.frombuffer(base64.b64decode(s), dtype=np.float32)
 
 
+def _done(rows_path: Path) -> set[str]:
+    """Tasks whose rows are already written (a rerun goes on after them)."""
+    if not rows_path.exists():
+        return set()
+    return {json.loads(line)["task_id"] for line in rows_path.read_text().splitlines() if line.strip()}
+
+
+def _row(cid: str, origin: str, code: str, passed: bool, public_passed: int, public_total: int,
+         mean_logprob: float | None, tokens: int | None, emb: np.ndarray) -> dict:
+    return {"id": cid, "origin": origin, "passed": bool(passed), "public_passed": public_passed,
+            "public_total": public_total, "mean_logprob": mean_logprob, "tokens": tokens,
+            "code_sha256": hashlib.sha256(code.encode()).hexdigest(), "emb": _enc(emb)}
+
+
+def _append(fh, rec: dict) -> None:
+    fh.write(json.dumps(rec) + "\n")
+    fh.flush()
+    os.fsync(fh.fileno())
+
+
 def generate(model_name: str, tasks, cfg: PipelineConfig, rows_path: Path, max_minutes: float = 0) -> None:
-    done = set()
-    if rows_path.exists():
-        done = {json.loads(line)["task_id"] for line in rows_path.read_text().splitlines() if line.strip()}
+    done = _done(rows_path)
     todo = [t for t in tasks if t.id not in done]
     if not todo:
         return
@@ -84,14 +102,10 @@ def generate(model_name: str, tasks, cfg: PipelineConfig, rows_path: Path, max_m
             grader = grader_for(task)
             rows = []
             for c, e in zip(cands, emb):
-                g = grader.grade(c.code)
-                rows.append({"id": c.id, "origin": c.origin, "passed": bool(g.passed), "public_passed": c.public_passed,
-                             "public_total": c.public_total, "mean_logprob": c.mean_logprob, "tokens": c.completion_tokens,
-                             "code_sha256": hashlib.sha256(c.code.encode()).hexdigest(), "emb": _enc(e)})
+                rows.append(_row(c.id, c.origin, c.code, grader.grade(c.code).passed, c.public_passed, c.public_total,
+                                 c.mean_logprob, c.completion_tokens, e))
             rec = {"task_id": task.id, "candidates": rows, "wall_s": time.perf_counter() - t0}
-            fh.write(json.dumps(rec) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+            _append(fh, rec)
             n_pass = sum(r["passed"] for r in rows)
             el = time.perf_counter() - t_all
             print(f"[{i}/{len(todo)}] {task.id}: {n_pass}/{len(rows)} pass hidden, {rec['wall_s']:.0f}s "
@@ -99,22 +113,22 @@ def generate(model_name: str, tasks, cfg: PipelineConfig, rows_path: Path, max_m
 
 
 def from_run(model_name: str, run_dir: Path, tasks, rows_path: Path) -> None:
-    """Rows from the candidates an `atlas bench` run already generated (its per-task traces): no
-    generation, only embedding and offline labelling. A pipeline run's candidates are what the Lens
-    will rank at solve time; tasks the probe ended early hold fewer candidates."""
-    done = set()
-    if rows_path.exists():
-        done = {json.loads(line)["task_id"] for line in rows_path.read_text().splitlines() if line.strip()}
-    todo = [t for t in tasks if t.id not in done and (run_dir / "traces" / f"{t.id.replace('/', '_')}.json").exists()]
+    """Rows from the candidates an `atlas bench` run already generated (the trace each of its
+    result rows names): no generation, only embedding and offline labelling. A pipeline run's
+    candidates are what the Lens will rank at solve time; tasks the probe ended early hold fewer."""
+    from atlas_kernel.bench.rundir import RESULTS_FILE, read_results
+
+    traces = {tid: run_dir / r["trace"] for tid, r in read_results(run_dir / RESULTS_FILE).items() if r.get("trace")}
+    done = _done(rows_path)
+    todo = [t for t in tasks if t.id not in done and t.id in traces]
     if not todo:
         return
     model = load_model(model_name)
     with rows_path.open("a", encoding="utf-8") as fh:
         for i, task in enumerate(todo, 1):
-            trace = json.loads((run_dir / "traces" / f"{task.id.replace('/', '_')}.json").read_text())
             seen: set[str] = set()
             cands = []
-            for c in trace["candidates"]:
+            for c in json.loads(traces[task.id].read_text())["candidates"]:
                 key = " ".join(c["code"].split())
                 if c["code"].strip() and key not in seen:  # identical programs are one row
                     seen.add(key)
@@ -124,13 +138,10 @@ def from_run(model_name: str, run_dir: Path, tasks, rows_path: Path) -> None:
             rows = []
             for c, e in zip(cands, emb):
                 public = c.get("public") or []
-                rows.append({"id": c["id"], "origin": c["origin"], "passed": bool(grader.grade(c["code"]).passed),
-                             "public_passed": sum(v["verdict"] == "passed" for v in public), "public_total": len(public),
-                             "mean_logprob": c.get("mean_logprob"), "tokens": c.get("completion_tokens"),
-                             "code_sha256": hashlib.sha256(c["code"].encode()).hexdigest(), "emb": _enc(e)})
-            fh.write(json.dumps({"task_id": task.id, "candidates": rows, "source_run": str(run_dir)}) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+                rows.append(_row(c["id"], c["origin"], c["code"], grader.grade(c["code"]).passed,
+                                 sum(v["verdict"] == "passed" for v in public), len(public),
+                                 c.get("mean_logprob"), c.get("completion_tokens"), e))
+            _append(fh, {"task_id": task.id, "candidates": rows, "source_run": str(run_dir)})
             print(f"[{i}/{len(todo)}] {task.id}: {sum(r['passed'] for r in rows)}/{len(rows)} pass hidden", flush=True)
 
 
