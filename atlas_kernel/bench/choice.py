@@ -92,13 +92,13 @@ def solve_and_grade_choice(task: Task, model: Model, *, condition: str | None, s
     tokens = sum(a.completion.completion_tokens for a in answers)
     trace_ref = None
     if trace_dir is not None:
-        from atlas_kernel.bench.rundir import write_json as _write_json
+        from atlas_kernel.bench.rundir import TRACES_DIR, trace_name, write_json as _write_json
 
-        name = task.id.replace("/", "_") + ".json"
+        name = trace_name(task.id)
         _write_json(trace_dir / name, {"task_id": task.id, "mode": "choice", "prompt": answers[0].prompt,
                                         "completions": [a.completion.text for a in answers],
                                         "letters": [a.letter for a in answers]})
-        trace_ref = str(Path("traces") / name)
+        trace_ref = str(Path(TRACES_DIR) / name)
     row: dict[str, Any] = {
         "task_id": task.id, "condition": condition, "mode": "choice", "seed": seed,
         "route": {"path": "fast", "reason": "multiple-choice question: not code, answered in one generation"},

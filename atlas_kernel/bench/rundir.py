@@ -24,13 +24,18 @@ from typing import Any
 
 from atlas_kernel.errors import AtlasError
 
-__all__ = ["RUN_FILE", "RESULTS_FILE", "LOCK_FILE", "TRACES_DIR", "IDENTITY", "RunLock", "default_out", "open_run",
+__all__ = ["RUN_FILE", "RESULTS_FILE", "LOCK_FILE", "TRACES_DIR", "trace_name", "IDENTITY", "RunLock", "default_out", "open_run",
            "close_session", "read_results", "append_result", "write_json"]
 
 RUN_FILE = "run.json"
 RESULTS_FILE = "results.jsonl"
 LOCK_FILE = ".lock"
 TRACES_DIR = "traces"
+
+
+def trace_name(task_id: str) -> str:
+    """A task's trace file in TRACES_DIR (task ids like HumanEval/0 hold a slash)."""
+    return task_id.replace("/", "_") + ".json"
 # what must match for --resume to continue a run (everything that changes a task's result)
 IDENTITY = ("kind", "suite", "tasks", "mode", "condition", "config", "seed", "samples", "temperature", "model_id",
             "online_lens")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from atlas_kernel.grading import grader_for
-from atlas_kernel.bench.rundir import write_json as _write_json
+from atlas_kernel.bench.rundir import TRACES_DIR, trace_name, write_json as _write_json
 from atlas_kernel.problems.types import Task
 
 
@@ -58,9 +58,9 @@ def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | Non
     grade = grader_for(task).grade(solution.code)
     trace_ref = None
     if trace_dir is not None and solution.trace is not None:
-        name = task.id.replace("/", "_") + ".json"
+        name = trace_name(task.id)
         solution.trace.save(trace_dir / name)
-        trace_ref = str(Path("traces") / name)
+        trace_ref = str(Path(TRACES_DIR) / name)
     calls = solution.trace.llm_calls if solution.trace else []
     phase_tokens: dict[str, int] = {}
     for c in calls:
@@ -123,11 +123,11 @@ def sample_and_grade(task: Task, model: Any, *, n: int, temperature: float, seed
     tokens = sum(s["tokens"] for s in samples)
     trace_ref = None
     if trace_dir is not None:
-        name = task.id.replace("/", "_") + ".json"
+        name = trace_name(task.id)
         _write_json(trace_dir / name, {"task_id": task.id, "mode": "samples", "prompt": req.prompt,
                                         "completions": [c.text for c in completions],
                                         "samplings": [{"temperature": s.temperature, "seed": s.seed} for s in samplings]})
-        trace_ref = str(Path("traces") / name)
+        trace_ref = str(Path(TRACES_DIR) / name)
     return {
         "task_id": task.id, "condition": None, "mode": "samples", "seed": seed, "temperature": temperature,
         "n_samples": n, "n_correct": c_ok, "passed": c_ok > 0, "grade": f"{c_ok}/{n} samples passed",
