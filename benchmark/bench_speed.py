@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import json
 import os
 import platform
@@ -38,21 +37,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from atlas_kernel.models.base import Sampling  # noqa: E402
+from atlas_kernel.models.bundled import known_sha256  # noqa: E402
 
 # one bug per program: the first of these that occurs is applied once
 MUTATIONS = [("<=", "<"), (">=", ">"), (" < ", " <= "), (" > ", " >= "), ("+ 1", "- 1"), ("==", "!="),
              (" - ", " + "), ("True", "False"), ("[1:]", "[2:]"), ("0", "1")]
-
-
-def _sha256(path: Path) -> str:
-    side = path.with_suffix(".sha256")
-    if side.exists():
-        return side.read_text().split()[0]
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _git() -> str:
@@ -237,7 +226,7 @@ def main() -> None:
     base = Sampling(max_tokens=args.tokens, draft="none")
     if sections & {"shape", "candidates", "repair", "prefix"}:
         m = LlamaCppModel(args.model, **kw)
-        res["model"] = {"path": args.model, "sha256": _sha256(Path(args.model)), **m.info()}
+        res["model"] = {"path": args.model, "sha256": known_sha256(Path(args.model)), **m.info()}
         if "shape" in sections:
             res["shape"] = sh = bench_shape(m, prompts[0], args.repeats, min(128, args.tokens))
             print("shape: one decode of 1/2/4/8 tokens " + " / ".join(f"{v:.1f}" for v in sh["decode_ms_by_tokens"].values())
@@ -262,8 +251,8 @@ def main() -> None:
         m.close()
     if "draft" in sections:
         t = LlamaCppModel(args.target, draft_model=args.draft, **kw)
-        res["draft_models"] = {"target": {"path": args.target, "sha256": _sha256(Path(args.target))},
-                               "draft": {"path": args.draft, "sha256": _sha256(Path(args.draft))}}
+        res["draft_models"] = {"target": {"path": args.target, "sha256": known_sha256(Path(args.target))},
+                               "draft": {"path": args.draft, "sha256": known_sha256(Path(args.draft))}}
         res["draft"] = compare(t, prompts, base, base.with_(draft="draft_model", draft_max=min(args.draft_max, 5)),
                                args.repeats)
         print(f"draft model: {res['draft']['median_speedup']:.2f}x decode tok/s, acceptance "

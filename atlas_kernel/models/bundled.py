@@ -126,10 +126,9 @@ def known_sha256(path: Path) -> str:
     """The file's sha256: from the stamp an install wrote beside it when size and mtime still
     match (hashing a 1 GB model takes seconds at every benchmark session start), else hashed."""
     marker = path.with_suffix(".sha256")
-    if marker.exists():
-        sha = marker.read_text().split()[0] if marker.read_text().split() else ""
-        if sha and _stamped(path, sha):
-            return sha
+    fields = marker.read_text().split() if marker.exists() else []
+    if fields and _stamped(path, fields[0]):
+        return fields[0]
     return sha256_file(path)
 
 
