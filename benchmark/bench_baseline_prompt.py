@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
+from provenance import git_commit
 import time
 from pathlib import Path
 
@@ -90,8 +90,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     tasks = load_suite("humaneval")[:: args.every]
     model = load_model(args.model, **({"n_threads": args.threads} if args.threads else {}))
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=Path(__file__).parent).stdout.strip()
+    commit = git_commit(short=True)
     summary = {"suite": "humaneval", "every": args.every, "model": args.model, "model_info": model.info(),
                "max_tokens": args.max_tokens, "code_version": commit,
                "command": "benchmark/bench_baseline_prompt.py " + " ".join(

@@ -28,7 +28,7 @@ import datetime as _dt
 import json
 import os
 import platform
-import subprocess
+from provenance import git_commit
 import sys
 import time
 from pathlib import Path
@@ -395,10 +395,7 @@ def machine_info(torch: Any) -> dict[str, Any]:
                 break
     except OSError:
         pass
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip() or None
-    except OSError:
-        commit = None
+    commit = git_commit(short=True)
     return {
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "cpu": cpu,

@@ -19,7 +19,18 @@ updates from that problem's public-example outcomes (honest) or hidden outcomes 
 "honest": false; they only reach later, different problems).
 With --ship, a Lens trained on all rows is written to atlas_kernel/data/lenses/<model>.npz when
 its out-of-fold tie-restricted selection beats both random and log-probability.
-Writes benchmark/results/lens_<model>.json.
+
+Cross-fitting (`--crossfit-every N`, "crossfit" in the JSON): the suite's tasks fall into N fixed
+folds by their index (fold k: index % N == k; with N = 4, fold 0 is the pipeline benchmark's
+every-4th evaluation subset and the other folds its training split). Fold k's lens is trained on
+the rows of the other folds only, so it may rank fold k's tasks in a benchmark of the whole suite.
+`--write-crossfit DIR` saves those lenses and DIR/crossfit.json, which `atlas bench --lens` takes;
+with --ship the lens shipped is fold 0's (trained on the training split only).
+`--replay RUN_DIR` replays that run's selection (its traces: candidates, public and self-test
+results, the default lexicographic selector) with the cross-fitted energies in place of
+log-probability, and counts the picks that pass the hidden tests either way (S* is not replayed:
+it needs the model).
+Writes benchmark/results/lens_<model>[_<data>].json, with the command and code version.
 """
 
 from __future__ import annotations
@@ -37,6 +48,7 @@ from atlas_kernel.lens import ops
 from atlas_kernel.lens.data import LensData
 from atlas_kernel.lens.train import (TrainConfig, auc, out_of_fold_energies, selection_stats,
                                      streamed_energies, train_lens)
+from provenance import provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -152,6 +164,111 @@ def online_section(data: LensData, ties: np.ndarray, base: TrainConfig, folds: i
     return out
 
 
+def suite_fold_of(data: LensData, every: int, suite: str) -> tuple[np.ndarray, list[list[str]]]:
+    """Per row its fixed fold (the task's index in the suite, mod `every`), and each fold's task
+    ids: every task of the suite, with rows or not (a task without rows is still ranked by its
+    fold's lens in a benchmark)."""
+    from atlas_kernel.problems import load_suite
+
+    ids = [t.id for t in load_suite(suite)]
+    index = {tid: i for i, tid in enumerate(ids)}
+    missing = [p for p in data.problems if p not in index]
+    if missing:
+        raise SystemExit(f"the lens data holds tasks that are not in suite {suite!r} ({missing[:3]}) — pass --suite")
+    group_fold = np.array([index[p] % every for p in data.problems])
+    return group_fold[data.group], [[tid for i, tid in enumerate(ids) if i % every == k] for k in range(every)]
+
+
+def crossfit_section(data: LensData, ties: np.ndarray, base: TrainConfig, every: int, suite: str,
+                     write: Path | None) -> tuple[dict[str, Any], np.ndarray, list[Any]]:
+    """Fold k's lens from the other folds' rows; each row's energy from its own fold's lens."""
+    row_fold, fold_tasks = suite_fold_of(data, every, suite)
+    energies = np.full(len(data), np.nan)
+    lenses, per_fold = [], []
+    for k in range(every):
+        test = row_fold == k
+        train = data.subset(~test)
+        lens = train_lens(train, base)
+        lenses.append(lens)
+        if test.any():
+            energies[test] = np.asarray(ops.energy(data.X[test], lens), dtype=np.float64)
+        per_fold.append({"fold": k, "tasks": len(fold_tasks[k]), "rows": int(test.sum()),
+                         "train_problems": len(np.unique(train.group)), "train_mixed": len(train.mixed_groups()),
+                         **(report(energies[test], data.subset(test), ties[test]) if test.any() else {})})
+    out = {"every": every, "suite": suite, "lens": report(energies, data, ties), "per_fold": per_fold}
+    if write is not None:
+        from atlas_kernel.lens.crossfit import write_manifest
+
+        path = write_manifest(write, data.model_id, suite, list(zip(lenses, fold_tasks)), made_by=provenance(),
+                              data_sha256=data.sha256(), train_config=base.__dict__)
+        out["manifest"] = str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+        print(f"wrote {path}")
+    return out, energies, lenses
+
+
+def _code_key(code: str) -> str:
+    return " ".join(code.split())  # gen_lens_data.py --from-run keeps one row per program modulo whitespace
+
+
+def replay_section(run_dir: Path, data: LensData, energies: np.ndarray) -> dict[str, Any]:
+    """The run's own selection replayed from its traces, with log-probability (what the run did)
+    and with the given energies; each pick's hidden-test label comes from the lens data rows."""
+    from atlas_kernel.bench.rundir import RESULTS_FILE, read_results
+    from atlas_kernel.pipeline.selectors import lexicographic
+    from atlas_kernel.pipeline.state import Candidate, SelfTest, SolveState
+
+    results = read_results(run_dir / RESULTS_FILE)
+    rows_of: dict[str, list[int]] = {}
+    for i, g in enumerate(data.group):
+        rows_of.setdefault(data.problems[int(g)], []).append(i)
+    tasks: list[dict[str, Any]] = []
+    for tid in data.problems:
+        r = results.get(tid)
+        if not r or not r.get("trace"):
+            continue
+        trace = json.loads((run_dir / r["trace"]).read_text())
+        cands = [Candidate.from_dict(c) for c in trace["candidates"]]
+        # rows were made from the trace's distinct programs in trace order: pair them the same way
+        keys = list(dict.fromkeys(_code_key(c.code) for c in cands if c.code.strip()))
+        idx = rows_of.get(tid, [])
+        if len(keys) != len(idx):
+            raise SystemExit(f"{tid}: {len(keys)} distinct programs in the trace, {len(idx)} lens rows — "
+                             "the data was not made from this run (gen_lens_data.py --from-run)")
+        row = dict(zip(keys, idx))
+        for c in cands:
+            if c.code.strip() and c.energy is None:
+                c.energy = float(energies[row[_code_key(c.code)]])
+        usable = [c for c in cands if c.code.strip()]
+        state = SolveState(problem=None, candidates=usable,  # type: ignore[arg-type]  (lexicographic never reads it)
+                           self_tests=[SelfTest(**t) for t in trace.get("self_tests", [])])
+        lens_pick = lexicographic(state)[0][0]
+        energy = {c.id: c.energy for c in usable}
+        for c in usable:
+            c.energy = None
+        lp_pick = lexicographic(state)[0][0]
+        recorded = next((e["data"]["chosen"] for e in trace["events"] if e["kind"] == "selection"), None)
+        top = max((c.public_passed, state.self_passed(c)) for c in usable)
+        tied = [c for c in usable if (c.public_passed, state.self_passed(c)) == top]
+        label = {c.id: bool(data.y[row[_code_key(c.code)]]) for c in usable}
+        tasks.append({"task_id": tid, "recorded": recorded, "logprob_pick": lp_pick, "lens_pick": lens_pick,
+                      "logprob_passes": label[lp_pick], "lens_passes": label[lens_pick], "run_passed": r.get("passed"),
+                      "tied": len(tied), "tied_pass": sum(label[c.id] for c in tied),
+                      "top2_tied": len(tied) >= 2, "lens_energy": energy[lens_pick]})
+    n = len(tasks)
+    changed = [t for t in tasks if t["lens_pick"] != t["logprob_pick"]]
+    return {"run": str(run_dir.relative_to(ROOT) if run_dir.resolve().is_relative_to(ROOT) else run_dir),
+            "tasks": n, "replay_matches_run": sum(t["recorded"] == t["logprob_pick"] for t in tasks),
+            "labels_match_run": sum(t["logprob_passes"] == t["run_passed"] for t in tasks if t["recorded"] == t["logprob_pick"]),
+            "logprob_picks_pass": sum(t["logprob_passes"] for t in tasks),
+            "lens_picks_pass": sum(t["lens_passes"] for t in tasks),
+            "random_tied_pick_passes": round(sum(t["tied_pass"] / t["tied"] for t in tasks), 2),
+            "tasks_with_a_tie": sum(t["tied"] >= 2 for t in tasks),
+            "mixed_ties": sum(0 < t["tied_pass"] < t["tied"] for t in tasks),
+            "picks_changed": len(changed), "gained": sum(t["lens_passes"] and not t["logprob_passes"] for t in changed),
+            "lost": sum(t["logprob_passes"] and not t["lens_passes"] for t in changed),
+            "per_task": tasks}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="qwen-coder-0.5b")
@@ -161,7 +278,16 @@ def main() -> None:
     ap.add_argument("--no-online", action="store_true", help="skip the online-recalibration section")
     ap.add_argument("--data", type=Path, default=None, help="the LensData file (default: results/lens/<model>.npz; "
                     "gen_lens_data.py --from-run writes results/lens/<model>_from_<run>.npz)")
+    ap.add_argument("--suite", default="humaneval", help="the suite the data's tasks come from (for --crossfit-every)")
+    ap.add_argument("--crossfit-every", type=int, default=0, metavar="N",
+                    help="also evaluate lenses cross-fitted over N fixed folds of the suite (task index mod N)")
+    ap.add_argument("--write-crossfit", type=Path, default=None, metavar="DIR",
+                    help="save the cross-fitted lenses and DIR/crossfit.json (for atlas bench --lens)")
+    ap.add_argument("--replay", type=Path, default=None, metavar="RUN_DIR",
+                    help="replay this run's selection with the cross-fitted energies (the run the data came from)")
     args = ap.parse_args()
+    if (args.write_crossfit or args.replay) and not args.crossfit_every:
+        raise SystemExit("--write-crossfit and --replay use the cross-fitted lenses: give --crossfit-every N (e.g. 4)")
     data_path = args.data or ROOT / "benchmark" / "results" / "lens" / f"{args.model}.npz"
     data = LensData.load(data_path)
     ties = tie_mask(data)
@@ -176,7 +302,7 @@ def main() -> None:
                            "n_problems": len(data.problems), "mixed_problems": len(data.mixed_groups()),
                            "tie_rows": int(ties.sum()), "folds": args.folds, "seeds": args.seeds,
                            "data": str(data_path), "data_source": data.meta.get("source"),
-                           "data_sha256": data.sha256(), "scorers": {}}
+                           "data_sha256": data.sha256(), **provenance(), "scorers": {}}
     lp = logprob_energy(data)
     res["scorers"]["neg_mean_logprob"] = report(lp, data, ties)
     for name, fit in scorers.items():
@@ -188,6 +314,15 @@ def main() -> None:
     print(f"neg_mean_logprob: {json.dumps(res['scorers']['neg_mean_logprob'])}")
     if not args.no_online:
         res["online"] = online_section(data, ties, base, args.folds, args.seeds)
+    fold_lenses: list[Any] = []
+    if args.crossfit_every:
+        res["crossfit"], cf_energies, fold_lenses = crossfit_section(data, ties, base, args.crossfit_every, args.suite,
+                                                                     args.write_crossfit)
+        print(f"crossfit: {json.dumps({k: v for k, v in res['crossfit']['lens'].items()})}", flush=True)
+        if args.replay:
+            rep = replay_section(args.replay, data, cf_energies)
+            res["crossfit"]["replay"] = rep
+            print("replay: " + json.dumps({k: v for k, v in rep.items() if k != "per_task"}), flush=True)
     chosen = res["scorers"]["lens_512x128"]
     lpr = res["scorers"]["neg_mean_logprob"]
     helps = (chosen["tie_lowest_energy_passes"] or 0) > max(chosen["tie_random_pick_passes"] or 0,
@@ -195,7 +330,8 @@ def main() -> None:
     res["lens_helps_selection"] = bool(helps)
     if args.ship:
         if helps:
-            lens = train_lens(data, base)
+            # cross-fitted: fold 0's lens never saw fold 0 (the evaluation subset); else all rows
+            lens = fold_lenses[0] if fold_lenses else train_lens(data, base)
             path = lens.save(ROOT / "atlas_kernel" / "data" / "lenses" / f"{args.model}.npz")
             res["shipped"] = str(path.relative_to(ROOT))
             print(f"shipped {path}")

@@ -10,7 +10,7 @@ side is an ordinary resumable `atlas bench` run directory under benchmark/result
 so an interrupted comparison goes on where it stopped (rerun the same command). Reported: pass
 count per side and per task whether the verdicts agree, mean wall / model / sandbox / other seconds
 per task and per phase, tokens per task, and the after/before ratios of wall time and of tokens.
-Run it alone on the machine: wall time is what it measures.
+Both sides run without a Lens (ATLAS_NO_LENS=1). Run it alone on the machine: wall time is what it measures.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def _tasks(every: int, limit: int | None) -> list[str]:
 
 
 def _run(src: Path, out: Path, tasks: list[str], args: argparse.Namespace) -> None:
-    env = {**os.environ, "PYTHONPATH": str(src)}
+    # no Lens on either side: one shipped after the baseline would change selection, not speed
+    env = {**os.environ, "PYTHONPATH": str(src), "ATLAS_NO_LENS": "1"}
     cmd = [str(PY), "-c", "import sys; from atlas_kernel.cli.main import main; sys.exit(main())", "bench",
            "--suite", "humaneval", "--condition", args.condition, "--tasks", ",".join(tasks), "--out", str(out),
            "--resume", "--threads", str(args.threads), "--quiet"]

@@ -27,7 +27,7 @@ import json
 import os
 import platform
 import statistics
-import subprocess
+from provenance import provenance
 import sys
 import time
 from pathlib import Path
@@ -42,13 +42,6 @@ from atlas_kernel.models.bundled import known_sha256  # noqa: E402
 # one bug per program: the first of these that occurs is applied once
 MUTATIONS = [("<=", "<"), (">=", ">"), (" < ", " <= "), (" > ", " >= "), ("+ 1", "- 1"), ("==", "!="),
              (" - ", " + "), ("True", "False"), ("[1:]", "[2:]"), ("0", "1")]
-
-
-def _git() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return "?"
 
 
 def repair_prompts(n: int) -> list[list[dict[str, str]]]:
@@ -220,7 +213,7 @@ def main() -> None:
     kw: dict[str, Any] = {"n_threads": args.threads, "n_gpu_layers": -1 if args.gpu else None}
     sections = set(args.only.split(","))
     prompts = repair_prompts(args.prompts)
-    res: dict[str, Any] = {"command": " ".join([sys.executable] + sys.argv), "git_commit": _git(),
+    res: dict[str, Any] = {**provenance(),
                            "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": platform.platform(),
                            "cpus": os.cpu_count(), "loadavg": os.getloadavg(), "quick": args.quick}
     base = Sampling(max_tokens=args.tokens, draft="none")

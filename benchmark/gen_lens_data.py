@@ -22,6 +22,8 @@ campaign) instead of generating: only embedding and labelling run, minutes inste
 
 `--exclude-every 4` leaves out every 4th HumanEval task (the pipeline benchmark's fixed
 evaluation subset), so a Lens trained on this file is out-of-sample on that subset.
+`--exclude-every 0` keeps every task (file <stem>_all.npz): for cross-fitted lenses
+(bench_lens.py --crossfit-every 4), where each fold's lens is trained without that fold's tasks.
 
 Per-task rows (embeddings base64 float32) are appended to
 benchmark/results/lens/<model>_rows.jsonl (resumable: finished tasks are skipped); the
@@ -158,7 +160,7 @@ def build(model_name: str, rows_path: Path, cfg: PipelineConfig, task_ids: list[
             X.append(_dec(c["emb"]))
             y.append(int(c["passed"]))
             group.append(gi)
-            extra.append({k: c[k] for k in ("origin", "public_passed", "public_total", "mean_logprob", "code_sha256")})
+            extra.append({k: c.get(k) for k in ("id", "origin", "public_passed", "public_total", "mean_logprob", "code_sha256")})
     meta = {"source": source or (f"benchmark/gen_lens_data.py: pipeline Phase 1 candidates (probe + {cfg.n_plans} plans + "
                                  f"{cfg.k - cfg.n_plans} diverse samples, seed {cfg.seed}), labels from hidden tests (offline)"),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rows": extra}
@@ -196,7 +198,9 @@ def main() -> None:
     chosen = {t.id for t in tasks}
     if args.from_run:
         stem = f"{args.model}_from_{args.from_run.parent.name}_{args.from_run.name}"
-        rows_path = OUT / f"{stem}_rows.jsonl"
+        rows_path = OUT / f"{stem}_rows.jsonl"  # one rows file whatever the split: a task's rows are the same
+        if args.exclude_every != 4:  # the training split keeps the plain name; other splits say theirs
+            stem += "_all" if not args.exclude_every else f"_excl{args.exclude_every}"
         from_run(args.model, args.from_run, tasks, rows_path)
         data = build(args.model, rows_path, cfg, [i for i in file_order if i in chosen],
                      source=f"benchmark/gen_lens_data.py --from-run {args.from_run}: the run's candidates (distinct "

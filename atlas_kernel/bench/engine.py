@@ -44,6 +44,7 @@ class BenchSpec:
     temperature: float = 0.0
     overrides: tuple[tuple[str, Any], ...] = ()  # PipelineConfig overrides, as sorted pairs
     online_lens: bool = False
+    lens: str | None = None  # a Lens file (.npz) or cross-fitted set (.json) for the conditions that use the Lens
 
     @property
     def ablation(self) -> bool:
@@ -57,7 +58,9 @@ class BenchSpec:
         return condition or f"samples{self.samples}"
 
     def run_spec(self, condition: str | None, *, online: bool = False) -> RunSpec:
-        return RunSpec(self.suite, condition or "A", self.model_spec, self.seed, self.overrides, online_lens=online)
+        lens = self.lens if condition in self.lens_conditions() else None
+        return RunSpec(self.suite, condition or "A", self.model_spec, self.seed, self.overrides, online_lens=online,
+                       lens=lens)
 
     def lens_conditions(self) -> set[str]:
         return {c for c in self.conditions if c and RunSpec(self.suite, c, None, self.seed, self.overrides).config().lens}
@@ -161,7 +164,23 @@ def _checked(spec: BenchSpec, how: ExecOptions, overrides: dict[str, Any] | None
     if spec.online_lens and not spec.lens_conditions():
         raise AtlasError("--online-lens recalibrates the Lens, which conditions "
                          f"{', '.join(c or 'samples' for c in spec.conditions)} do not use — run condition C or E")
+    if spec.lens is not None:
+        spec = replace(spec, lens=_checked_lens(spec))
     return spec
+
+
+def _checked_lens(spec: BenchSpec) -> str:
+    """--lens: an existing Lens file or cross-fitted set, for a run with a condition that uses it."""
+    from atlas_kernel.lens.crossfit import load_scorer
+
+    if not spec.lens_conditions():
+        raise AtlasError(f"--lens gives the Lens, which conditions {', '.join(c or 'samples' for c in spec.conditions)} "
+                         "do not use — run condition C or E")
+    path = Path(spec.lens).expanduser().resolve()
+    scorer = load_scorer(path)  # one clear line now for a missing or malformed file, not one per task in a worker
+    if spec.online_lens and not hasattr(scorer, "lens"):
+        raise AtlasError("--online-lens recalibrates one Lens; a cross-fitted set holds one per fold — drop one of them")
+    return str(path)
 
 
 # -- run.json -----------------------------------------------------------------------------------
@@ -190,12 +209,17 @@ def _arm_meta(spec: BenchSpec, arm: Arm, base: dict[str, Any]) -> dict[str, Any]
         # updates from public-example outcomes only: still an honest score, but one that
         # depends on task order and on how tasks were spread over workers
         meta["online_lens"] = "public"
+    if arm.spec.lens:
+        from atlas_kernel.lens.crossfit import lens_identity
+
+        meta["lens"] = lens_identity(arm.spec.lens)  # part of the run's identity: --resume refuses another lens
     return meta
 
 
-def _session(how: ExecOptions, meter: PowerMeter, model: Any) -> dict[str, Any]:
+def _session(how: ExecOptions, meter: PowerMeter, model: Any, lens: str | None = None) -> dict[str, Any]:
     return {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "executor": how.executor, "workers": how.workers,
-            "threads": how.threads, "pid": os.getpid(), "power": meter.to_dict(), "lens": lens_file(model)}
+            "threads": how.threads, "pid": os.getpid(), "power": meter.to_dict(),
+            "lens": {"path": lens, "source": "--lens"} if lens else lens_file(model)}
 
 
 def _arms(spec: BenchSpec, out: Path) -> list[Arm]:
@@ -349,7 +373,7 @@ def execute(spec: BenchSpec, how: ExecOptions, out: Path, *, overrides: dict[str
     chosen = spec.selection.select(spec.suite)
     base = _base_meta(spec, chosen, fingerprint(spec.model))
     meter = PowerMeter(how.power_watts)
-    session = _session(how, meter, spec.model)
+    session = _session(how, meter, spec.model, spec.lens)
     lock = RunLock(out)
     try:
         if spec.ablation:

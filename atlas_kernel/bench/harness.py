@@ -27,7 +27,7 @@ def run_benchmark(suite: str, *, condition: str | None = "A", model: Any = None,
                   temperature: float = 0.8, seed: int = 0, power_watts: float | None = None,
                   overrides: dict[str, Any] | None = None, progress: str = "auto", keep_traces: bool = True,
                   report: bool = True, on_result: Callable[[dict[str, Any]], None] | None = None,
-                  online_lens: bool = False) -> BenchRun:
+                  online_lens: bool = False, lens: str | Path | None = None) -> BenchRun:
     """Run one condition (or, with `samples`, plain sampling) over a suite; see `atlas bench --help`.
 
     `model`: a spec (bundled name, .gguf path, server URL) loaded in every worker, or a Model
@@ -36,6 +36,8 @@ def run_benchmark(suite: str, *, condition: str | None = "A", model: Any = None,
     order and their summary; the run directory holds the log, traces and report.
     `online_lens`: recalibrate the Lens after each task from its candidates' public-example
     outcomes (conditions C and E; each worker keeps its own copy, saved under online_lens/).
+    `lens`: a Lens file (.npz) or a cross-fitted set (crossfit.json) for conditions C and E instead
+    of the model's default Lens.
     """
     if samples is not None:
         condition = None  # plain sampling is condition-free
@@ -44,7 +46,7 @@ def run_benchmark(suite: str, *, condition: str | None = "A", model: Any = None,
     else:
         condition = condition.upper()
     spec = BenchSpec(suite, (condition,), model, Selection.of(limit, tasks, every, since, until, difficulty), seed,
-                     samples, temperature, online_lens=online_lens)
+                     samples, temperature, online_lens=online_lens, lens=None if lens is None else str(lens))
     how = ExecOptions(workers, threads, executor, power_watts, progress, keep_traces, on_result)
     label = spec.label(condition)
     out_dir = Path(out) if out is not None else default_out(suite, label, model)
@@ -61,7 +63,8 @@ def run_ablation(suite: str, conditions: Sequence[str] | str = CONDITIONS, *, mo
                  difficulty: str | None = None, workers: int = 1, threads: int | None = None, executor: str = "local",
                  resume: bool = False, seed: int = 0, power_watts: float | None = None, overrides: dict[str, Any] | None = None,
                  progress: str = "auto", keep_traces: bool = True, report: bool = True,
-                 on_result: Callable[[dict[str, Any]], None] | None = None, online_lens: bool = False) -> AblationRun:
+                 on_result: Callable[[dict[str, Any]], None] | None = None, online_lens: bool = False,
+                 lens: str | Path | None = None) -> AblationRun:
     """Several conditions on the same tasks with the same seed, then the ablation report
     (pass rates, paired differences vs A, phase waterfall, rescues, cost per solved task)."""
     if isinstance(conditions, str):
@@ -75,7 +78,7 @@ def run_ablation(suite: str, conditions: Sequence[str] | str = CONDITIONS, *, mo
     if len(conds) == 1:
         raise AtlasError("--ablation compares several conditions: list at least two (or use --condition)")
     spec = BenchSpec(suite, tuple(conds), model, Selection.of(limit, tasks, every, since, until, difficulty), seed,
-                     None, 0.0, online_lens=online_lens)
+                     None, 0.0, online_lens=online_lens, lens=None if lens is None else str(lens))
     how = ExecOptions(workers, threads, executor, power_watts, progress, keep_traces, on_result)
     out_dir = Path(out) if out is not None else default_out(suite, "ablation-" + "".join(conds), model)
     runs, errors, rep = execute(spec, how, out_dir, overrides=overrides, resume=resume, report=report)

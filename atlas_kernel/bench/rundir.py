@@ -38,7 +38,7 @@ def trace_name(task_id: str) -> str:
     return task_id.replace("/", "_") + ".json"
 # what must match for --resume to continue a run (everything that changes a task's result)
 IDENTITY = ("kind", "suite", "tasks", "mode", "condition", "config", "seed", "samples", "temperature", "model_id",
-            "online_lens")
+            "online_lens", "lens")
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -175,7 +175,12 @@ def open_run(directory: Path, meta: dict[str, Any], *, resume: bool, session: di
     if done and not resume:
         raise AtlasError(f"{directory} already holds {len(done)} finished task(s) — pass --resume to continue that run, "
                          "or choose another --out")
-    meta = _resumed_meta(directory, meta, old) if (old is not None and resume) else {**meta, "sessions": []}
+    # a condition's run without a finished task has nothing to continue: its settings may change
+    unstarted = not done and meta.get("kind") != "ablation" and old is not None and _identity(meta) != _identity(old)
+    if old is not None and resume and not unstarted:
+        meta = _resumed_meta(directory, meta, old)
+    else:
+        meta = {**meta, "sessions": []}
     meta["sessions"].append(session)
     write_json(run_file, meta)
     return {tid: row for tid, row in done.items() if tid in set(meta["tasks"])}

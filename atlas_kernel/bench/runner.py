@@ -26,6 +26,7 @@ class RunSpec:
     seed: int = 0
     overrides: tuple[tuple[str, Any], ...] = ()  # PipelineConfig overrides, as sorted pairs
     online_lens: bool = False  # recalibrate the Lens after each task from its public-example outcomes
+    lens: str | None = None  # --lens: a Lens file or cross-fitted set instead of the model's default Lens
 
     def config(self):
         from atlas_kernel.pipeline.config import PipelineConfig
@@ -37,6 +38,8 @@ class RunSpec:
              "overrides": dict(self.overrides)}
         if self.online_lens:
             d["online_lens"] = "public"
+        if self.lens:
+            d["lens"] = self.lens
         return d
 
 
@@ -80,6 +83,7 @@ def solve_and_grade(task: Task, model: Any, spec: RunSpec, trace_dir: Path | Non
         "origins_passing_public": sorted({c.origin for c in cands if passes_public[c.id]}),
         "code": solution.code, "trace": trace_ref, "metadata": dict(task.problem.metadata),
         **({"online_lens": online} if online is not None else {}),
+        **({"lens_fold": energy_scorer.fold_of.get(task.problem.id)} if hasattr(energy_scorer, "fold_of") else {}),
         **_drafting(int(split.get("drafted_tokens", 0)), int(split.get("accepted_tokens", 0))),
     }
 

@@ -38,7 +38,7 @@ class _WorkerState:
     model_spec: str | None = None
     style: str = "chat"
     suites: dict[str, dict[str, Task]] = field(default_factory=dict)
-    online: dict[str, Any] = field(default_factory=dict)  # condition -> this worker's OnlineLens
+    online: dict[str, Any] = field(default_factory=dict)  # condition and lens -> this worker's energy scorer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -112,16 +112,27 @@ def install_model(model: Any, style: str, model_spec: str | None = None) -> None
     _STATE.online = {}
 
 
-def _online_scorer(job: Job) -> Any:
-    """This worker's OnlineLens for the job's condition, made on first use. Each worker process
-    recalibrates its own copy from the tasks it runs, in the order it runs them."""
-    if not job.spec.online_lens:
+def _energy_scorer(job: Job) -> Any:
+    """The job's energy scorer: None (the pipeline finds the model's default Lens), the `--lens`
+    file or cross-fitted set, or this worker's OnlineLens for the job's condition, made on first
+    use (each worker process recalibrates its own copy from the tasks it runs, in their order)."""
+    if not job.spec.online_lens and not job.spec.lens:
         return None
-    scorer = _STATE.online.get(job.spec.condition)
+    key = f"{job.spec.condition}|{job.spec.lens or ''}|{job.spec.online_lens}"
+    scorer = _STATE.online.get(key)
     if scorer is None:
-        from atlas_kernel.lens.scoring import online_scorer_for
+        from atlas_kernel.lens.crossfit import load_scorer
+        from atlas_kernel.lens.scoring import OnlineLens, online_scorer_for
 
-        scorer = _STATE.online[job.spec.condition] = online_scorer_for(_STATE.model)
+        name = getattr(_STATE.model, "name", None)
+        given = load_scorer(job.spec.lens, name) if job.spec.lens else None
+        if not job.spec.online_lens:
+            scorer = given
+        elif given is not None:
+            scorer = OnlineLens(given.lens, model_id=name, start=given.name)
+        else:
+            scorer = online_scorer_for(_STATE.model)
+        _STATE.online[key] = scorer
     return scorer
 
 
@@ -160,7 +171,7 @@ def run_job(job: Job) -> dict[str, Any]:
         row = sample_and_grade(task, _STATE.model, n=job.samples, temperature=job.temperature, seed=job.spec.seed,
                                max_tokens=cfg.max_tokens, trace_dir=trace_dir, style=_STATE.style)
     else:
-        scorer = _online_scorer(job)
+        scorer = _energy_scorer(job)
         row = solve_and_grade(task, _STATE.model, job.spec, trace_dir, _STATE.style, energy_scorer=scorer)
         if scorer is not None and row.get("online_lens", {}).get("updated"):
             # the recalibrated weights as they stand, so a run's end state can be inspected or reused

@@ -52,7 +52,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     common = dict(model=args.model, out=args.out, limit=args.limit, tasks=args.tasks, every=args.every, since=args.since,
                   until=args.until, difficulty=args.difficulty, workers=args.workers, threads=args.threads, executor=args.executor,
                   resume=args.resume, seed=args.seed, power_watts=args.power_watts, overrides=dict(args.set or []),
-                  progress="none" if args.quiet else "auto", online_lens=args.online_lens)
+                  progress="none" if args.quiet else "auto", online_lens=args.online_lens, lens=args.lens)
     if args.ablation:
         abl = run_ablation(args.suite, args.ablation, **common)
         for cond, run in abl.runs.items():
@@ -102,6 +102,9 @@ def register(subparsers: Any) -> None:
     what.add_argument("--seed", type=int, default=0, help="the seed every condition uses (default 0)")
     what.add_argument("--online-lens", action="store_true",
                       help="recalibrate the Lens after each task from its public-example outcomes (conditions C, E)")
+    what.add_argument("--lens", default=None, metavar="FILE",
+                      help="conditions C, E: rank with this Lens (.npz) or cross-fitted set (crossfit.json from "
+                           "benchmark/bench_lens.py --write-crossfit), not the model's default Lens")
     what.add_argument("--set", action="append", type=_override, metavar="KEY=VALUE",
                       help="pipeline setting, e.g. --set time_budget_s=900 --set k=4 (repeatable)")
     sel = b.add_argument_group("which tasks (filters, then every N-th, then the first N)")
