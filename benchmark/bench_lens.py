@@ -247,8 +247,10 @@ def replay_section(run_dir: Path, data: LensData, energies: np.ndarray) -> dict[
             c.energy = None
         lp_pick = lexicographic(state)[0][0]
         recorded = next((e["data"]["chosen"] for e in trace["events"] if e["kind"] == "selection"), None)
+        if recorded is None:  # the solve ended before selection (the probe's early stop): no ranking to replay
+            lens_pick = lp_pick = r["chosen"]
         top = max((c.public_passed, state.self_passed(c)) for c in usable)
-        tied = [c for c in usable if (c.public_passed, state.self_passed(c)) == top]
+        tied = [c for c in usable if (c.public_passed, state.self_passed(c)) == top and (recorded or c.id == lp_pick)]
         label = {c.id: bool(data.y[row[_code_key(c.code)]]) for c in usable}
         tasks.append({"task_id": tid, "recorded": recorded, "logprob_pick": lp_pick, "lens_pick": lens_pick,
                       "logprob_passes": label[lp_pick], "lens_passes": label[lens_pick], "run_passed": r.get("passed"),
@@ -256,9 +258,10 @@ def replay_section(run_dir: Path, data: LensData, energies: np.ndarray) -> dict[
                       "top2_tied": len(tied) >= 2, "lens_energy": energy[lens_pick]})
     n = len(tasks)
     changed = [t for t in tasks if t["lens_pick"] != t["logprob_pick"]]
-    return {"run": str(run_dir.relative_to(ROOT) if run_dir.resolve().is_relative_to(ROOT) else run_dir),
-            "tasks": n, "replay_matches_run": sum(t["recorded"] == t["logprob_pick"] for t in tasks),
-            "labels_match_run": sum(t["logprob_passes"] == t["run_passed"] for t in tasks if t["recorded"] == t["logprob_pick"]),
+    return {"run": str(run_dir.resolve().relative_to(ROOT) if run_dir.resolve().is_relative_to(ROOT) else run_dir),
+            "tasks": n, "ended_before_selection": sum(t["recorded"] is None for t in tasks),
+            "replay_matches_run": sum(t["recorded"] == t["logprob_pick"] for t in tasks if t["recorded"] is not None),
+            "labels_match_run": sum(t["logprob_passes"] == t["run_passed"] for t in tasks if t["recorded"] in (None, t["logprob_pick"])),
             "logprob_picks_pass": sum(t["logprob_passes"] for t in tasks),
             "lens_picks_pass": sum(t["lens_passes"] for t in tasks),
             "random_tied_pick_passes": round(sum(t["tied_pass"] / t["tied"] for t in tasks), 2),
