@@ -137,3 +137,25 @@ def test_live_ablation_solves_and_grades_each_task_once():
     assert [(r["task_id"], r["condition"]) for r in rows["A"]] == [("HumanEval/0", "A")]
     assert rows["A"][0]["grade"] in {"passed", "wrong_answer", "runtime_error", "timeout", "compile_error"}
     assert ablation.summarize(rows)["A"]["n"] == 1
+
+
+def test_an_atlas_bench_ablation_directory_gives_the_numbers_of_its_report(tmp_path):
+    from atlas_kernel.bench import run_ablation
+    from atlas_kernel.bench.report import build_ablation_report
+    from bench_helpers import write_suite
+    from test_bench_harness import ladder_model
+
+    suite = "jsonl:" + str(write_suite(tmp_path / "suite.jsonl", 6))
+    run_ablation(suite, "A,B,D", model=ladder_model(), out=tmp_path / "abl", progress="none",
+                 overrides={"k": 2, "n_plans": 0, "repair_perspectives": ["logic"]})
+    (tmp_path / "abl" / "D" / "results.jsonl").unlink()  # an arm not started yet is left out
+    rows = ablation.load_ablation(tmp_path / "abl")
+    assert sorted(rows) == ["A", "B"] and len(rows["A"]) == 6
+    summary = ablation.summarize(rows)
+    rep = build_ablation_report(tmp_path / "abl")
+    for cond in ("A", "B"):
+        assert summary[cond]["pass_at_1"] == rep["pass_rate_on_common"][cond]
+    assert summary["B"]["vs_baseline"]["diff"] == rep["paired_vs_A"]["B"]["diff"]
+    assert summary["B"]["vs_baseline"]["ci95"] == rep["paired_vs_A"]["B"]["ci95"]
+    with pytest.raises(Exception, match="not a benchmark run directory"):
+        ablation.load_ablation(tmp_path / "nowhere")

@@ -2,16 +2,19 @@
 summarise per condition, render a table. Plots are in `plots.ablation_figure` /
 `plots.phase_times_figure`. No ipywidgets needed.
 
-Stored layout (written by benchmark/bench_pipeline.py):
-    benchmark/results/pipeline/<model>_<condition>/results.jsonl   one JSON row per graded task
-    benchmark/results/pipeline_<model>.json                         its summary (when the run finished)
-A run still in progress has rows but no summary; the summary here is always recomputed from rows.
+Stored layouts:
+    an `atlas bench --ablation` directory (`load_ablation`): <dir>/<condition>/run.json + results.jsonl,
+        e.g. benchmark/results/pipeline/qwen05_all/ (the A–E campaign)
+    benchmark/bench_pipeline.py's older layout (`load_rows`):
+        benchmark/results/pipeline/<model>_<condition>/results.jsonl   one JSON row per graded task
+        benchmark/results/pipeline_<model>.json                         its summary (when the run finished)
+A run still in progress has rows but no summary; the summary here is always recomputed from rows,
+with the benchmark's own metrics (`atlas_kernel.bench.metrics`), so it agrees with `atlas bench report`.
 """
 
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -48,6 +51,22 @@ def load_rows(results_dir: str | Path, model: str = "smollm2") -> dict[str, list
     return out
 
 
+def load_ablation(directory: str | Path) -> dict[str, list[dict[str, Any]]]:
+    """{condition: finished rows} of an `atlas bench --ablation` directory, in its task order;
+    conditions not started yet are left out. Read as `atlas bench report` reads it."""
+    from atlas_kernel.bench.report import load_run
+
+    d = Path(directory)
+    meta, _ = load_run(d)  # one clear error when `directory` is not a run directory
+    out: dict[str, list[dict[str, Any]]] = {}
+    for cond in meta.get("conditions") or []:
+        if (d / cond / "run.json").exists():
+            rows = load_run(d / cond)[1]
+            if rows:
+                out[cond] = rows
+    return out
+
+
 def load_summary(results_dir: str | Path, model: str = "smollm2") -> dict[str, Any] | None:
     f = Path(results_dir) / f"pipeline_{model}.json"
     if not f.exists():
@@ -58,40 +77,32 @@ def load_summary(results_dir: str | Path, model: str = "smollm2") -> dict[str, A
         return None
 
 
-def _bootstrap(values: Sequence[float], n: int = 2000, seed: int = 0) -> tuple[float, float]:
-    if not values:
-        return (0.0, 0.0)
-    rng = random.Random(seed)
-    k = len(values)
-    boots = sorted(sum(values[rng.randrange(k)] for _ in range(k)) / k for _ in range(n))
-    return boots[int(0.025 * n)], boots[int(0.975 * n) - 1]
-
-
 def summarize(rows_by_condition: Mapping[str, Sequence[Mapping[str, Any]]], baseline: str = "A") -> dict[str, dict[str, Any]]:
     """Per condition: n, solved, pass@1 (+ bootstrap 95% CI), tokens and seconds per task, seconds
     per phase, and the paired difference against `baseline` on the tasks both have."""
+    from atlas_kernel.bench.metrics import paired_bootstrap, paired_diff
+    from atlas_kernel.bench.metrics import summarize as run_summary
+
     out: dict[str, dict[str, Any]] = {}
-    base = {r["task_id"]: int(bool(r["passed"])) for r in rows_by_condition.get(baseline, [])}
+    base = [dict(r) for r in rows_by_condition.get(baseline, [])]
     for cond in sorted(rows_by_condition):
-        rows = list(rows_by_condition[cond])
-        n = len(rows)
-        if not n:
+        rows = [dict(r) for r in rows_by_condition[cond]]
+        if not rows:
             continue
-        passed = [float(bool(r["passed"])) for r in rows]
-        phases = sorted({p for r in rows for p in (r.get("phase_s") or {})})
+        m = run_summary(rows)
+        passed = [float(bool(r.get("passed"))) for r in rows]
+        # the pass rate's CI: the same percentile bootstrap as the paired differences, against zero
+        lo, hi = paired_bootstrap([0.0] * len(passed), passed, seed=0)["ci95"]
         s: dict[str, Any] = {
-            "n": n, "solved": int(sum(passed)), "pass_at_1": sum(passed) / n, "ci95": _bootstrap(passed),
-            "tokens_per_task": sum(r.get("tokens", 0) for r in rows) / n,
-            "wall_s_per_task": sum(r.get("wall_s", 0.0) for r in rows) / n,
-            "phase_s_per_task": {p: sum((r.get("phase_s") or {}).get(p, 0.0) for r in rows) / n for p in phases},
-            "repair_rescued": sum(1 for r in rows if r["passed"] and r.get("solved_by") == "repair"),
+            "n": m["n_tasks"], "solved": m["solved"], "pass_at_1": m["pass_at_1"], "ci95": (lo, hi),
+            "tokens_per_task": m["tokens"]["per_task"], "wall_s_per_task": m["wall_s"]["per_task"],
+            "phase_s_per_task": m["phase_s_per_task"], "stopped_early": m["stopped_early"],
+            "repair_rescued": sum(1 for r in rows if r.get("passed") and r.get("solved_by") == "repair"),
         }
         if cond != baseline and base:
-            common = [r for r in rows if r["task_id"] in base]
-            if common:
-                d = [int(bool(r["passed"])) - base[r["task_id"]] for r in common]
-                s["vs_baseline"] = {"n": len(common), "diff": sum(d) / len(d), "ci95": _bootstrap(d),
-                                    "gained": sum(1 for x in d if x > 0), "lost": sum(1 for x in d if x < 0)}
+            vs = paired_diff(base, rows)
+            if vs["n"]:
+                s["vs_baseline"] = vs
         out[cond] = s
     return out
 
