@@ -227,6 +227,9 @@ def replay_section(run_dir: Path, data: LensData, energies: np.ndarray) -> dict[
         if not r or not r.get("trace"):
             continue
         trace = json.loads((run_dir / r["trace"]).read_text())
+        if (trace.get("config") or {}).get("lens") or (trace.get("config") or {}).get("repair"):
+            raise SystemExit(f"{run_dir} ran with a Lens or repair: replay a run without them (e.g. arm B), whose "
+                             "candidates were all there at selection and carry no energy of their own")
         cands = [Candidate.from_dict(c) for c in trace["candidates"]]
         # rows were made from the trace's distinct programs in trace order: pair them the same way
         keys = list(dict.fromkeys(_code_key(c.code) for c in cands if c.code.strip()))
@@ -236,7 +239,7 @@ def replay_section(run_dir: Path, data: LensData, energies: np.ndarray) -> dict[
                              "the data was not made from this run (gen_lens_data.py --from-run)")
         row = dict(zip(keys, idx))
         for c in cands:
-            if c.code.strip() and c.energy is None:
+            if c.code.strip():
                 c.energy = float(energies[row[_code_key(c.code)]])
         usable = [c for c in cands if c.code.strip()]
         state = SolveState(problem=None, candidates=usable,  # type: ignore[arg-type]  (lexicographic never reads it)
@@ -289,6 +292,8 @@ def main() -> None:
     ap.add_argument("--replay", type=Path, default=None, metavar="RUN_DIR",
                     help="replay this run's selection with the cross-fitted energies (the run the data came from)")
     args = ap.parse_args()
+    if args.crossfit_every == 1 or args.crossfit_every < 0:
+        raise SystemExit("--crossfit-every needs at least 2 folds (each lens is trained without its own fold)")
     if (args.write_crossfit or args.replay) and not args.crossfit_every:
         raise SystemExit("--write-crossfit and --replay use the cross-fitted lenses: give --crossfit-every N (e.g. 4)")
     data_path = args.data or ROOT / "benchmark" / "results" / "lens" / f"{args.model}.npz"
@@ -333,8 +338,13 @@ def main() -> None:
     res["lens_helps_selection"] = bool(helps)
     if args.ship:
         if helps:
-            # cross-fitted: fold 0's lens never saw fold 0 (the evaluation subset); else all rows
-            lens = fold_lenses[0] if fold_lenses else train_lens(data, base)
+            # never a lens that saw the evaluation subset (every 4th HumanEval task): with 4 cross-fitted
+            # folds that is fold 0's lens, else one trained on the data's training-split rows only
+            if fold_lenses and args.crossfit_every == 4 and args.suite == "humaneval":
+                lens = fold_lenses[0]
+            else:
+                row_fold, _ = suite_fold_of(data, 4, "humaneval")
+                lens = train_lens(data.subset(row_fold != 0), base)
             path = lens.save(ROOT / "atlas_kernel" / "data" / "lenses" / f"{args.model}.npz")
             res["shipped"] = str(path.relative_to(ROOT))
             print(f"shipped {path}")

@@ -22,7 +22,7 @@ campaign) instead of generating: only embedding and labelling run, minutes inste
 
 `--exclude-every 4` leaves out every 4th HumanEval task (the pipeline benchmark's fixed
 evaluation subset), so a Lens trained on this file is out-of-sample on that subset.
-`--exclude-every 0` keeps every task (file <stem>_all.npz): for cross-fitted lenses
+`--exclude-every 0` keeps every task (file <model>_all.npz, or <stem>_all.npz with --from-run): for cross-fitted lenses
 (bench_lens.py --crossfit-every 4), where each fold's lens is trained without that fold's tasks.
 
 Per-task rows (embeddings base64 float32) are appended to
@@ -196,11 +196,12 @@ def main() -> None:
     cfg = PipelineConfig.for_condition("B", k=args.k, n_plans=args.n_plans, self_tests=False, early_stop=False,
                                        seed=args.seed, time_budget_s=1e9, token_budget=10 ** 9)
     chosen = {t.id for t in tasks}
+    # the training split keeps the plain name; other splits say theirs (never overwriting it)
+    split_suffix = "" if args.exclude_every == 4 else ("_all" if not args.exclude_every else f"_excl{args.exclude_every}")
     if args.from_run:
         stem = f"{args.model}_from_{args.from_run.parent.name}_{args.from_run.name}"
         rows_path = OUT / f"{stem}_rows.jsonl"  # one rows file whatever the split: a task's rows are the same
-        if args.exclude_every != 4:  # the training split keeps the plain name; other splits say theirs
-            stem += "_all" if not args.exclude_every else f"_excl{args.exclude_every}"
+        stem += split_suffix
         from_run(args.model, args.from_run, tasks, rows_path)
         data = build(args.model, rows_path, cfg, [i for i in file_order if i in chosen],
                      source=f"benchmark/gen_lens_data.py --from-run {args.from_run}: the run's candidates (distinct "
@@ -210,7 +211,7 @@ def main() -> None:
         rows_path = OUT / f"{args.model}_rows.jsonl"
         generate(args.model, tasks, cfg, rows_path, args.max_minutes)
         data = build(args.model, rows_path, cfg, [i for i in file_order if i in chosen])
-        path = data.save(OUT / f"{args.model}.npz")
+        path = data.save(OUT / f"{args.model}{split_suffix}.npz")
     print(f"{path}: {len(data)} candidates, {int(data.y.sum())} pass, {len(data.problems)} problems, "
           f"{len(data.mixed_groups())} mixed, dim {data.dim}, sha256 {data.sha256()[:12]}")
 

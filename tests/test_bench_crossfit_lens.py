@@ -60,7 +60,7 @@ def test_resume_refuses_a_remade_set_but_restarts_an_arm_without_finished_tasks(
     run_benchmark(suite, condition="C", model=ladder_model(), out=tmp_path / "c", progress="none", overrides=OVER,
                   limit=1, lens=manifest)
     _set(tmp_path / "cf", seeds=(3, 4))  # same path, other lenses
-    with pytest.raises(AtlasError, match="lens"):
+    with pytest.raises(AtlasError, match="differs in: lens"):
         run_benchmark(suite, condition="C", model=ladder_model(), out=tmp_path / "c", progress="none",
                       overrides=OVER, limit=1, lens=manifest, resume=True)
     (tmp_path / "c" / "results.jsonl").unlink()  # nothing finished: nothing to continue
@@ -102,3 +102,22 @@ def test_lens_option_errors_are_one_line(suite, tmp_path, capsys):
                        "--out", str(tmp_path / "c")]) == 2
     err = capsys.readouterr().err
     assert "--lens takes" in err and "Traceback" not in err
+
+
+def test_lens_training_data_or_a_set_for_another_model_is_refused_before_any_task(suite, tmp_path, capsys):
+    from atlas_kernel.lens.data import LensData
+
+    data = LensData(np.zeros((2, 16), np.float32), np.array([0, 1]), np.array([0, 0]), ["add0"], "scripted")
+    path = data.save(tmp_path / "rows.npz")
+    assert atlas_main(["bench", "--suite", suite, "--condition", "C", "--lens", str(path),
+                       "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert "is not a Lens file" in err and "Traceback" not in err
+    other = write_manifest(tmp_path / "o", "another-model", "jsonl", [(rand_lens(16, hidden=(8, 4)), IDS)])
+    with pytest.raises(AtlasError, match="another-model"):
+        run_benchmark(suite, condition="C", model=ladder_model(), out=tmp_path / "c2", progress="none",
+                      overrides=OVER, limit=1, lens=other)
+    partial = write_manifest(tmp_path / "p", "scripted", "jsonl", [(rand_lens(16, hidden=(8, 4)), IDS[:1])])
+    with pytest.raises(AtlasError, match="in no fold"):
+        run_benchmark(suite, condition="C", model=ladder_model(), out=tmp_path / "c3", progress="none",
+                      overrides=OVER, limit=2, lens=partial)

@@ -148,14 +148,17 @@ def test_an_atlas_bench_ablation_directory_gives_the_numbers_of_its_report(tmp_p
     suite = "jsonl:" + str(write_suite(tmp_path / "suite.jsonl", 6))
     run_ablation(suite, "A,B,D", model=ladder_model(), out=tmp_path / "abl", progress="none",
                  overrides={"k": 2, "n_plans": 0, "repair_perspectives": ["logic"]})
-    (tmp_path / "abl" / "D" / "results.jsonl").unlink()  # an arm not started yet is left out
+    d_rows = tmp_path / "abl" / "D" / "results.jsonl"
+    d_rows.write_text("".join(d_rows.read_text().splitlines(keepends=True)[:3]))  # D under way: 3 of 6 tasks
     rows = ablation.load_ablation(tmp_path / "abl")
-    assert sorted(rows) == ["A", "B"] and len(rows["A"]) == 6
+    assert sorted(rows) == ["A", "B", "D"] and all(len(r) == 3 for r in rows.values())  # compared on common tasks
     summary = ablation.summarize(rows)
     rep = build_ablation_report(tmp_path / "abl")
-    for cond in ("A", "B"):
+    for cond in ("A", "B", "D"):
         assert summary[cond]["pass_at_1"] == rep["pass_rate_on_common"][cond]
     assert summary["B"]["vs_baseline"]["diff"] == rep["paired_vs_A"]["B"]["diff"]
     assert summary["B"]["vs_baseline"]["ci95"] == rep["paired_vs_A"]["B"]["ci95"]
-    with pytest.raises(Exception, match="not a benchmark run directory"):
+    from atlas_kernel.errors import AtlasError
+
+    with pytest.raises(AtlasError, match="not a benchmark run directory"):
         ablation.load_ablation(tmp_path / "nowhere")

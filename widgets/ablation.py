@@ -51,9 +51,10 @@ def load_rows(results_dir: str | Path, model: str = "smollm2") -> dict[str, list
     return out
 
 
-def load_ablation(directory: str | Path) -> dict[str, list[dict[str, Any]]]:
+def load_ablation(directory: str | Path, common: bool = True) -> dict[str, list[dict[str, Any]]]:
     """{condition: finished rows} of an `atlas bench --ablation` directory, in its task order;
-    conditions not started yet are left out. Read as `atlas bench report` reads it."""
+    conditions not started yet are left out. Read as `atlas bench report` reads it: with `common`,
+    only the tasks every started condition has finished (an ablation under way compares like with like)."""
     from atlas_kernel.bench.report import load_run
 
     d = Path(directory)
@@ -64,6 +65,9 @@ def load_ablation(directory: str | Path) -> dict[str, list[dict[str, Any]]]:
             rows = load_run(d / cond)[1]
             if rows:
                 out[cond] = rows
+    if common and out:
+        shared = set.intersection(*({r["task_id"] for r in rows} for rows in out.values()))
+        out = {c: [r for r in rows if r["task_id"] in shared] for c, rows in out.items()}
     return out
 
 

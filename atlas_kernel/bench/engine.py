@@ -177,10 +177,31 @@ def _checked_lens(spec: BenchSpec) -> str:
         raise AtlasError(f"--lens gives the Lens, which conditions {', '.join(c or 'samples' for c in spec.conditions)} "
                          "do not use — run condition C or E")
     path = Path(spec.lens).expanduser().resolve()
-    scorer = load_scorer(path)  # one clear line now for a missing or malformed file, not one per task in a worker
+    name = None
+    if isinstance(spec.model, (str, type(None))):
+        from atlas_kernel.bench.testing_model import is_scripted_spec
+        from atlas_kernel.models.registry import model_name
+
+        name = None if is_scripted_spec(spec.model) else model_name(spec.model)
+    else:
+        name = getattr(spec.model, "name", None)
+    scorer = load_scorer(path, name)  # one clear line now for a bad file or model, not one per task in a worker
     if spec.online_lens and not hasattr(scorer, "lens"):
         raise AtlasError("--online-lens recalibrates one Lens; a cross-fitted set holds one per fold — drop one of them")
     return str(path)
+
+
+def _check_lens_covers(spec: BenchSpec, chosen: list[Task]) -> None:
+    """A cross-fitted set must name a fold for every task it will rank."""
+    if not spec.lens or not spec.lens.endswith(".json"):
+        return
+    from atlas_kernel.lens.crossfit import load_crossfit
+
+    fold_of = load_crossfit(spec.lens).fold_of
+    missing = [t.id for t in chosen if t.id not in fold_of]
+    if missing:
+        raise AtlasError(f"{len(missing)} task(s) of this run are in no fold of {spec.lens} (e.g. {missing[0]}) — "
+                         "use a set made for this suite")
 
 
 # -- run.json -----------------------------------------------------------------------------------
@@ -371,6 +392,7 @@ def execute(spec: BenchSpec, how: ExecOptions, out: Path, *, overrides: dict[str
     spec = _checked(spec, how, overrides)
     out = Path(out).resolve()
     chosen = spec.selection.select(spec.suite)
+    _check_lens_covers(spec, chosen)
     base = _base_meta(spec, chosen, fingerprint(spec.model))
     meter = PowerMeter(how.power_watts)
     session = _session(how, meter, spec.model, spec.lens)

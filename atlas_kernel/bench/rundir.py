@@ -176,7 +176,8 @@ def open_run(directory: Path, meta: dict[str, Any], *, resume: bool, session: di
         raise AtlasError(f"{directory} already holds {len(done)} finished task(s) — pass --resume to continue that run, "
                          "or choose another --out")
     # a condition's run without a finished task has nothing to continue: its settings may change
-    unstarted = not done and meta.get("kind") != "ablation" and old is not None and _identity(meta) != _identity(old)
+    unstarted = (not done and old is not None and meta.get("kind") == old.get("kind") != "ablation"
+                 and _identity(meta) != _identity(old))
     if old is not None and resume and not unstarted:
         meta = _resumed_meta(directory, meta, old)
     else:

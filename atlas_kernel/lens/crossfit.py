@@ -68,6 +68,14 @@ def write_manifest(directory: Path, model_id: str, suite: str, folds: list[tuple
     return path
 
 
+def _load_lens(path: Path) -> Lens:
+    try:
+        return Lens.load(path)
+    except (OSError, ValueError, KeyError) as exc:  # a LensData file, a torn file, another format
+        raise AtlasError(f"{path} is not a Lens file ({exc}) — give a lens written by Lens.save or "
+                         "bench_lens.py --write-crossfit, not lens training data") from None
+
+
 def load_crossfit(path: str | Path, model_id: str | None = None) -> CrossFitScorer:
     path = Path(path)
     try:
@@ -84,13 +92,16 @@ def load_crossfit(path: str | Path, model_id: str | None = None) -> CrossFitScor
                          "use the set made for this model")
     lenses: dict[str, Lens] = {}
     fold_of: dict[str, str] = {}
-    for entry in spec["folds"]:
+    folds = spec.get("folds")
+    if not isinstance(folds, list) or not all(isinstance(e, dict) and "lens" in e and "tasks" in e for e in folds):
+        raise AtlasError(f"{path} is not a cross-fitted lens set (each fold needs 'lens' and 'tasks')")
+    for entry in folds:
         lens_path = path.parent / entry["lens"]
         if not lens_path.exists():
             raise AtlasError(f"{path} names {entry['lens']}, which is not beside it — copy the whole directory")
         if entry.get("sha256") and file_sha256(lens_path) != entry["sha256"]:
             raise AtlasError(f"{lens_path} changed after {path.name} was written — remake the set")
-        lenses[entry["lens"]] = Lens.load(lens_path)
+        lenses[entry["lens"]] = _load_lens(lens_path)
         for tid in entry["tasks"]:
             if tid in fold_of:
                 raise AtlasError(f"{path}: task {tid!r} is in two folds — a task's lens must not have seen its labels")
@@ -110,14 +121,15 @@ def load_scorer(path: str | Path, model_id: str | None = None) -> Any:
         raise AtlasError(f"--lens takes a Lens file (.npz) or a cross-fitted set (crossfit.json), not {path.name}")
     if not path.exists():
         raise AtlasError(f"lens file {path} does not exist")
-    return LensScorer(Lens.load(path), model_id=model_id, name=f"lens {path.name}")
+    return LensScorer(_load_lens(path), model_id=model_id, name=f"lens {path.name}")
 
 
 def lens_identity(path: str | Path) -> dict[str, Any]:
-    """What identifies a `--lens` file in run.json: its path and sha256, and for a cross-fitted set
+    """What identifies a `--lens` file in run.json: its sha256, and for a cross-fitted set
     the sha256 of every fold's lens (so --resume refuses a remade set)."""
     path = Path(path)
-    ident: dict[str, Any] = {"source": "--lens", "path": str(path), "sha256": file_sha256(path)}
+    # the bytes, not the place: a moved checkout resumes (the path is in each session's record)
+    ident: dict[str, Any] = {"source": "--lens", "sha256": file_sha256(path)}
     if path.suffix == ".json":
         spec = json.loads(path.read_text(encoding="utf-8"))
         ident["kind"] = "crossfit"
