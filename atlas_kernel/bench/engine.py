@@ -170,14 +170,20 @@ def _checked(spec: BenchSpec, how: ExecOptions, overrides: dict[str, Any] | None
 
 
 def _checked_lens(spec: BenchSpec) -> str:
-    """--lens: an existing Lens file or cross-fitted set, for a run with a condition that uses it."""
-    from atlas_kernel.lens.crossfit import load_scorer
-
+    """--lens: the absolute path, for a run with a condition that uses the Lens."""
     if not spec.lens_conditions():
         raise AtlasError(f"--lens gives the Lens, which conditions {', '.join(c or 'samples' for c in spec.conditions)} "
                          "do not use — run condition C or E")
-    path = Path(spec.lens).expanduser().resolve()
-    name = None
+    return str(Path(spec.lens).expanduser().resolve())
+
+
+def _check_lens(spec: BenchSpec, chosen: list[Task]) -> None:
+    """Load the --lens file once here, so a bad file, another model's lens or a cross-fitted set
+    without a fold for some task of the run is one clear line, not one error per task in a worker."""
+    if not spec.lens:
+        return
+    from atlas_kernel.lens.crossfit import load_scorer
+
     if isinstance(spec.model, (str, type(None))):
         from atlas_kernel.bench.testing_model import is_scripted_spec
         from atlas_kernel.models.registry import model_name
@@ -185,20 +191,11 @@ def _checked_lens(spec: BenchSpec) -> str:
         name = None if is_scripted_spec(spec.model) else model_name(spec.model)
     else:
         name = getattr(spec.model, "name", None)
-    scorer = load_scorer(path, name)  # one clear line now for a bad file or model, not one per task in a worker
+    scorer = load_scorer(spec.lens, name)
     if spec.online_lens and not hasattr(scorer, "lens"):
         raise AtlasError("--online-lens recalibrates one Lens; a cross-fitted set holds one per fold — drop one of them")
-    return str(path)
-
-
-def _check_lens_covers(spec: BenchSpec, chosen: list[Task]) -> None:
-    """A cross-fitted set must name a fold for every task it will rank."""
-    if not spec.lens or not spec.lens.endswith(".json"):
-        return
-    from atlas_kernel.lens.crossfit import load_crossfit
-
-    fold_of = load_crossfit(spec.lens).fold_of
-    missing = [t.id for t in chosen if t.id not in fold_of]
+    fold_of = getattr(scorer, "fold_of", None)  # a cross-fitted set; a single Lens ranks every task
+    missing = [t.id for t in chosen if t.id not in fold_of] if fold_of is not None else []
     if missing:
         raise AtlasError(f"{len(missing)} task(s) of this run are in no fold of {spec.lens} (e.g. {missing[0]}) — "
                          "use a set made for this suite")
@@ -392,7 +389,7 @@ def execute(spec: BenchSpec, how: ExecOptions, out: Path, *, overrides: dict[str
     spec = _checked(spec, how, overrides)
     out = Path(out).resolve()
     chosen = spec.selection.select(spec.suite)
-    _check_lens_covers(spec, chosen)
+    _check_lens(spec, chosen)
     base = _base_meta(spec, chosen, fingerprint(spec.model))
     meter = PowerMeter(how.power_watts)
     session = _session(how, meter, spec.model, spec.lens)

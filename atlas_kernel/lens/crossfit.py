@@ -14,7 +14,6 @@ Lens paths are relative to the manifest's directory.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any, Sequence
@@ -23,12 +22,9 @@ import numpy as np
 
 from atlas_kernel.errors import AtlasError
 from atlas_kernel.lens.model import Lens
+from atlas_kernel.models.bundled import sha256_file as file_sha256
 
 FORMAT = "atlas-lens-crossfit/1"
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class CrossFitScorer:
