@@ -45,9 +45,8 @@ MUTATIONS = [("<=", "<"), (">=", ">"), (" < ", " <= "), (" > ", " >= "), ("+ 1",
 
 
 def repair_prompts(n: int) -> list[list[dict[str, str]]]:
-    """PR-CoT repair prompts (the shape of pipeline/repair.py) for the first n HumanEval tasks that a mutation changes."""
-    from atlas_kernel.pipeline.prompts import task_text
-    from atlas_kernel.pipeline.phases.repair import PERSPECTIVES
+    """PR-CoT repair prompts (pipeline/phases/repair.py's own) for the first n HumanEval tasks that a mutation changes."""
+    from atlas_kernel.pipeline.phases.repair import PERSPECTIVES, repair_prompt
     from atlas_kernel.problems import load_suite
     from atlas_kernel.problems.humaneval import humaneval_data_path
 
@@ -59,12 +58,7 @@ def repair_prompts(n: int) -> list[list[dict[str, str]]]:
         bad = next((code.replace(a, b, 1) for a, b in MUTATIONS if a in code), None)
         if bad is None:
             continue
-        program = (r["prompt"] + bad).strip()
-        hint = PERSPECTIVES["logic"]
-        out.append([{"role": "user", "content": (
-            f"{task_text(task.problem, with_examples=False)}\n\nThis program is wrong:\n```python\n{program}\n```\n"
-            f"It fails (wrong_answer) on one of the examples.\n\n{hint}\nExplain the bug in one or two sentences, "
-            "then write the corrected program in one ```python block.")}])
+        out.append(repair_prompt(task.problem, r["prompt"] + bad, "It fails one of the examples.", PERSPECTIVES["logic"]))
         if len(out) == n:
             break
     return out

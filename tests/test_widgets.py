@@ -316,3 +316,12 @@ def test_trace_viewer_opens_a_trace_recorded_before_speed_was(finished_run):
     for ev in v.trace.replay():
         p(ev)
     assert "tok/s" in p.stats.value
+
+
+def test_stepper_lists_dropped_repair_answers_with_the_reason():
+    # two perspectives that both write the same fixed program: the second is dropped as a copy
+    s = _stepper(repair_perspectives=("logic", "alternative"))
+    s.run_button.click()
+    assert "repair0" in s.repairs_html.value
+    assert "dropped" in s.repairs_html.value and "same program as repair0" in s.repairs_html.value
+    assert "dropped: same program as repair0" in s.log_html.value

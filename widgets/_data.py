@@ -79,7 +79,7 @@ class RunView:
         """(parent, child) pairs: from candidates' `parent` fields, else from repair events."""
         pairs = [(c.parent, c.id) for c in self.candidates if c.parent]
         if not pairs:
-            pairs = [(e.data["parent"], e.data["candidate"]) for e in self.events("repair")]
+            pairs = [(e.data["parent"], e.data["candidate"]) for e in self.events("repair") if e.data.get("candidate")]
         return pairs
 
     def energies(self) -> dict[str, float]:

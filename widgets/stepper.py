@@ -386,6 +386,10 @@ class PipelineStepper(widgets.VBox):
         rows = []
         for e in evs:
             d = e.data
+            if not d.get("candidate"):  # the answer held no program, or one already in the pool
+                rows.append((d.get("round"), H.esc(d.get("perspective")), f"{H.esc(d['parent'])} → <i>dropped</i>",
+                             H.esc(d.get("dropped", "")), H.esc(H.short(d.get("explanation", ""), 200))))
+                continue
             try:
                 child = view.candidate(d["candidate"])
                 verdict = H.pass_fraction(child.public_passed, child.public_total) if child.public else "–"

@@ -15,7 +15,8 @@ self_tests       {"tests": [...], "rule", "generated", "kept"}
 energy           {"energies": {candidate: value}, "source"}
 selection        {"ranking": [...], "chosen", "reason", "selector"}
 sstar            {"a", "b", "inputs", "outputs", "winner", "reason"}
-repair           {"round", "perspective", "parent", "candidate"}
+repair           {"round", "perspective", "parent", "candidate"} (candidate None: the answer was dropped,
+                 with "dropped" saying why and "explanation" the model's analysis)
 second_opinion   {"candidate", "public_passed", "public_total", "inputs", "differ"} (a passing probe's check)
 early_stop       {"reason"}
 final            {"candidate", "code", "public_passed", "public_total", "reason"}
@@ -72,7 +73,8 @@ class Event:
         if self.kind == "sstar":
             return f"[{self.phase}] S* {d['a']} vs {d['b']}: winner {d.get('winner')} ({d.get('reason')})"
         if self.kind == "repair":
-            return f"[{self.phase}] round {d['round']} {d['perspective']}: {d['parent']} -> {d['candidate']}"
+            outcome = d["candidate"] if d.get("candidate") else f"dropped: {d.get('dropped')}"
+            return f"[{self.phase}] round {d['round']} {d['perspective']}: {d['parent']} -> {outcome}"
         if self.kind == "second_opinion":
             return (f"[{self.phase}] second opinion {d['candidate']}: {d['public_passed']}/{d['public_total']} public, "
                     f"differs from the probe on {d['differ']}/{d['inputs']} mutated inputs")

@@ -1,11 +1,17 @@
 """Repair by multi-perspective chain of thought (PR-CoT), when no candidate passes its own checks.
 
-Each round takes the best candidate so far, shows the model its failure on a PUBLIC example (or,
-without public examples, on a kept self-test: input, expected majority output, actual output or
-error), and asks for an analysis from one perspective followed by a corrected program, once per
-perspective. Repaired programs are verified like any candidate; the loop stops as soon as one
-passes every public example, or when rounds, tokens or time run out. The prompts differ only in
-their last paragraph, so the backend's prefix cache evaluates the shared part once.
+Each round takes the best program not repaired yet, shows the model what it gets wrong on the
+PUBLIC examples (up to three failures and how many it passes; without public examples, its
+disagreements with kept self-tests) and asks, once per perspective, for a short analysis and a
+corrected program. A round's perspectives decode as one batch: their prompts differ only in the
+last paragraph, so the shared part is evaluated once. Answers that hold no program, and programs
+already in the pool (a repair that re-emits its parent), are recorded and dropped: they would
+only add a vote to the self-tests. New programs are verified like any candidate; the loop stops
+when the best one passes its checks, or when rounds, tokens or time run out.
+
+Measured on campaign arm D (Qwen2.5-Coder-0.5B, 98 repairs on 13 HumanEval tasks): 45 re-emitted
+an existing program and 23 held no program, mostly prose from the "assumptions" perspective; a
+second round had repaired the same program again on 5 of 12 tasks.
 """
 
 from __future__ import annotations
@@ -16,9 +22,11 @@ from atlas_kernel.models.base import Sampling
 from atlas_kernel.pipeline.extract import extract_code
 from atlas_kernel.pipeline.phase import BasePhase, candidates_summary
 from atlas_kernel.pipeline.phases import lens, self_tests
+from atlas_kernel.pipeline.programs import holds_no_program, program_key, without_docstring
 from atlas_kernel.pipeline.prompts import task_text
 from atlas_kernel.pipeline.selectors import select
 from atlas_kernel.pipeline.state import Candidate
+from atlas_kernel.problems.types import Problem
 
 if TYPE_CHECKING:
     from atlas_kernel.pipeline.config import PipelineConfig
@@ -26,31 +34,56 @@ if TYPE_CHECKING:
     from atlas_kernel.pipeline.events import Event
 
 PERSPECTIVES = {
-    "logic": "Check the logic line by line: which step computes the wrong value for this input?",
+    "logic": "Check the logic line by line: which step computes the wrong value for the failing input?",
     "edge_cases": "Think about edge cases and completeness: empty input, one element, equal values, negative numbers.",
-    "assumptions": "Question the assumptions: did the program misread the task, the input format or the output format?",
+    "assumptions": "Re-read the task and its examples: did the program misread what to compute, the input format or the output format?",
     "alternative": "Consider a different, simpler algorithm that is clearly correct, and use it instead.",
 }
 
 
+MAX_FAILURES_SHOWN = 3  # failing examples per prompt: enough to see the pattern, short enough to stay cheap
+
+
 def failure_feedback(ctx: "RunContext", cand: Candidate) -> str | None:
-    for v in cand.public:
-        if not v.passed:
-            return _describe(v.verdict, v.input, v.expected, v.actual, v.message)
+    """What the candidate gets wrong: its failing public examples (up to three, with how many it
+    passes, which a fix must keep passing), else its disagreements with kept self-tests."""
+    failing = [v for v in cand.public if not v.passed]
+    if failing:
+        shown = [_describe(v.verdict, v.input, v.expected, v.actual, v.message) for v in failing[:MAX_FAILURES_SHOWN]]
+        head = (f"It passes {cand.public_passed} of {cand.public_total} examples; a fix must keep those passing. "
+                if cand.public_passed else "")
+        return head + f"It fails {'this test' if len(failing) == 1 else f'{len(failing)} tests'}:\n" + "\n\n".join(shown)
+    wrong = []
     for i, t in enumerate(ctx.state.self_tests):
         if t.kept and cand.self_outputs.get(i) != t.expected:
             got = cand.self_outputs.get(i)
-            return _describe("wrong_answer" if got is not None else "runtime_error", t.input, t.expected or "", got or "", "")
-    return None
+            wrong.append(_describe("wrong_answer" if got is not None else "runtime_error", t.input, t.expected or "", got or "", ""))
+    if not wrong:
+        return None
+    return (f"It disagrees with {'this test' if len(wrong) == 1 else f'{len(wrong)} tests'} "
+            "(expected outputs agreed by other programs):\n" + "\n\n".join(wrong[:MAX_FAILURES_SHOWN]))
 
 
 def _describe(verdict: str, inp: Any, expected: Any, actual: Any, message: str) -> str:
-    parts = [f"It fails ({verdict}) on this test.", f"Input:\n{str(inp).strip()[:400]}", f"Expected:\n{str(expected).strip()[:300]}"]
+    parts = [f"Input:\n{str(inp).strip()[:400]}", f"Expected:\n{str(expected).strip()[:300]}"]
     if actual:
         parts.append(f"Got:\n{str(actual).strip()[:300]}")
-    if message:
-        parts.append(f"Error:\n{message.strip()[:300]}")
+    if message and verdict != "wrong_answer":  # a wrong answer's message only says so
+        parts.append(f"Error ({verdict}):\n{message.strip()[:300]}")
+    elif not actual:
+        parts.append(f"Result: {verdict}")
     return "\n".join(parts)
+
+
+def repair_prompt(problem: Problem, code: str, feedback: str, hint: str) -> list[dict[str, str]]:
+    """One perspective's request. Everything but the hint is shared by a round's prompts and comes
+    first, so one batch evaluates it once; the program is shown without the docstring the task
+    text already holds."""
+    shown = without_docstring(code.strip(), problem.entry_point)
+    return [{"role": "user", "content": (
+        f"{task_text(problem, with_examples=False)}\n\nThis program for it is wrong:\n```python\n{shown}\n```\n"
+        f"{feedback}\n\n{hint}\nExplain the bug in one or two sentences, then write the complete corrected "
+        "program in one ```python block.")}]
 
 
 def _needs_repair(ctx: "RunContext", cand: Candidate) -> bool:
@@ -63,47 +96,63 @@ def _needs_repair(ctx: "RunContext", cand: Candidate) -> bool:
 def _repair_rounds(ctx: "RunContext") -> Iterator["Event"]:
     state = ctx.state
     cfg = ctx.config
+    entry = ctx.problem.entry_point
+    repaired: set[str] = set()  # program keys of the parents repaired so far
     for rnd in range(1, cfg.repair_rounds + 1):
         top = state.candidate(state.ranking[0]) if state.ranking else state.best_public()
         if top is None or not _needs_repair(ctx, top):
             ctx.emit("early_stop", "repair", reason="a candidate passes its checks: nothing to repair")
             yield from ctx.flush()
             return
-        # later rounds repair the best candidate not repaired yet (greedy repairs of the same
-        # program would repeat themselves) and sample a little
-        repaired = {c.parent for c in state.candidates if c.origin == "repair"}
+        # later rounds repair the best program not repaired yet, compared by what the code says:
+        # a repair that re-emitted its parent is the same program, and repairing it again repeats itself
         order = state.ranking or [c.id for c in state.candidates]
-        best = next((state.candidate(cid) for cid in order if cid not in repaired
-                     and _needs_repair(ctx, state.candidate(cid))), top)
-        temperature = 0.0 if rnd == 1 else 0.4
-        feedback = failure_feedback(ctx, best)
-        if feedback is None:
+        best = next((state.candidate(cid) for cid in order if program_key(state.candidate(cid).code) not in repaired
+                     and _needs_repair(ctx, state.candidate(cid))), None)
+        if best is None:
+            ctx.emit("early_stop", "repair", reason="every failing program was repaired already")
+            yield from ctx.flush()
             return
+        repaired.add(program_key(best.code))
+        feedback = failure_feedback(ctx, best)
+        if feedback is None or ctx.out_of_budget():
+            return
+        temperature = 0.0 if rnd == 1 else 0.4
+        names = list(cfg.repair_perspectives)
+        # one batch per round: the perspectives share their prompt up to the hint
+        outs = ctx.generate_batch(
+            "repair", [f"repair round {rnd} ({n})" for n in names],
+            [repair_prompt(ctx.problem, best.code, feedback, PERSPECTIVES.get(n, n)) for n in names],
+            [Sampling(temperature=temperature, max_tokens=cfg.max_tokens, logprobs=True,
+                      seed=cfg.seed * 7919 + rnd * 31 + i) for i in range(len(names))])
+        known = {program_key(c.code): c.id for c in state.candidates}
         new: list[Candidate] = []
-        for name in cfg.repair_perspectives:
-            if ctx.out_of_budget():
-                break
-            hint = PERSPECTIVES.get(name, name)
-            msgs = [{"role": "user", "content": (
-                f"{task_text(ctx.problem, with_examples=False)}\n\nThis program is wrong:\n```python\n{best.code.strip()}\n```\n"
-                f"{feedback}\n\n{hint}\nExplain the bug in one or two sentences, then write the corrected program in one ```python block.")}]
-            c = ctx.generate("repair", f"repair round {rnd} ({name})", msgs,
-                             Sampling(temperature=temperature, max_tokens=cfg.max_tokens, logprobs=True,
-                                      seed=cfg.seed * 7919 + rnd * 31 + len(new)))
-            cand = Candidate(id=state.new_id("repair"), code=extract_code(ctx.problem, c.text), origin="repair",
-                             plan=f"{name}: {c.text.split('```', 1)[0].strip()[:300]}", parent=best.id,
+        for name, c in zip(names, outs):
+            code = extract_code(ctx.problem, c.text)
+            key = program_key(code)
+            explanation = c.text.split("```", 1)[0].strip()[:300]
+            if holds_no_program(code, entry):
+                # prose without a program: nothing to verify, and a stub must not vote on self-tests
+                ctx.emit("repair", "repair", round=rnd, perspective=name, parent=best.id, candidate=None,
+                         dropped="no program in the answer", explanation=explanation)
+                continue
+            if key in known:
+                ctx.emit("repair", "repair", round=rnd, perspective=name, parent=best.id, candidate=None,
+                         dropped=f"same program as {known[key]}", explanation=explanation)
+                continue
+            cand = Candidate(id=state.new_id("repair"), code=code, origin="repair",
+                             plan=f"{name}: {explanation}", parent=best.id,
                              completion_tokens=c.completion_tokens, mean_logprob=c.mean_logprob,
                              meta={"round": rnd, "perspective": name})
+            known[key] = cand.id
             ctx.add_candidate("repair", cand)
             new.append(cand)
             ctx.emit("repair", "repair", round=rnd, perspective=name, parent=best.id, candidate=cand.id)
-            yield from ctx.flush()
-            ctx.verify_public([cand])
-            yield from ctx.flush()
-            if cand.public_total and cand.public_passed == cand.public_total:
-                break
+        yield from ctx.flush()
         if not new:
-            return
+            continue
+        ctx.verify_public(new, phase="repair")
+        yield from ctx.flush()
         yield from verify_self(ctx, new)
         if _lens_in_use(ctx):  # the newcomers compete on the same scale as the others
             yield from lens.score_candidates(ctx)
