@@ -36,7 +36,8 @@ def _public(c: dict[str, Any]) -> tuple[int, int]:
 
 def task_repairs(trace: dict[str, Any]) -> list[dict[str, Any]]:
     """One record per repair answer of a solve, in the order they were made."""
-    entry = (trace.get("problem") or {}).get("entry_point")
+    problem = trace.get("problem") or {}
+    entry = problem.get("entry_point") if problem.get("kind", "functional") == "functional" else None
     cands = {c["id"]: c for c in trace.get("candidates", [])}
     calls = [c for c in trace.get("llm_calls", []) if c.get("phase") == "repair"]
     tokens = {c["purpose"]: c.get("completion_tokens", 0) for c in calls}
@@ -52,25 +53,32 @@ def task_repairs(trace: dict[str, Any]) -> list[dict[str, Any]]:
         parent = cands.get(d["parent"])
         rec = {"round": d["round"], "perspective": d["perspective"], "parent": d["parent"],
                "candidate": d.get("candidate"), "tokens": tokens.get(purpose, 0)}
-        child = cands.get(d.get("candidate") or "")
-        if child is None:  # dropped by the phase itself
+        if d.get("candidate") is None:  # dropped by the phase itself (newer traces)
             why = d.get("dropped", "")
+            other = cands.get(d.get("same_as") or why.rsplit(" ", 1)[-1])
             rec["outcome"] = ("no program" if why.startswith("no program") else
-                              "parent again" if why.endswith(f" {d['parent']}") else "copy of another candidate")
+                              "parent again" if why.endswith("its parent") or (
+                                  other is not None and parent is not None
+                                  and program_key(other["code"]) == program_key(parent["code"]))
+                              else "copy of another candidate")
+            out.append(rec)
+            continue
+        child = cands.get(d["candidate"])
+        if child is None:  # a trace saved before its candidates were
+            continue
+        key = program_key(child["code"])
+        if holds_no_program(child["code"], entry):
+            rec["outcome"] = "no program"
+        elif parent is not None and key == program_key(parent["code"]):
+            rec["outcome"] = "parent again"
+        elif seen.get(key) != child["id"]:
+            rec["outcome"] = "copy of another candidate"
         else:
-            key = program_key(child["code"])
-            if holds_no_program(child["code"], entry):
-                rec["outcome"] = "no program"
-            elif parent is not None and key == program_key(parent["code"]):
-                rec["outcome"] = "parent again"
-            elif seen.get(key) != child["id"]:
-                rec["outcome"] = "copy of another candidate"
-            else:
-                rec["outcome"] = "new program"
-            passed, total = _public(child)
-            p_passed = _public(parent)[0] if parent else 0
-            rec.update(public_passed=passed, public_total=total, better_than_parent=passed > p_passed,
-                       passes_public=bool(total) and passed == total)
+            rec["outcome"] = "new program"
+        passed, total = _public(child)
+        p_passed = _public(parent)[0] if parent else 0
+        rec.update(public_passed=passed, public_total=total, better_than_parent=passed > p_passed,
+                   passes_public=bool(total) and passed == total)
         out.append(rec)
     return out
 

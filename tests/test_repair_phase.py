@@ -1,6 +1,10 @@
 """PR-CoT repair with a scripted model and the real sandbox: what a round shows the model, what it
 keeps, and which program the next round repairs."""
 
+import importlib.util
+import json
+from pathlib import Path
+
 import pytest
 
 from atlas_kernel.models.scripted import ScriptedModel
@@ -50,11 +54,11 @@ def test_a_round_keeps_new_programs_and_drops_copies_and_answers_without_code(pr
     assert len(repair_prompts(run)) == 4  # one round: the right program ended it
     repairs = [e.data for e in events if e.kind == "repair"]
     assert [r["perspective"] for r in repairs] == ["logic", "edge_cases", "assumptions", "alternative"]
-    assert [r.get("dropped") for r in repairs] == ["same program as probe", "no program in the answer", None, None]
+    assert [r.get("dropped") for r in repairs] == ["same program as its parent", "no program in the answer", None, None]
     kept = [c for c in run.state.candidates if c.origin == "repair"]
     assert [(c.meta["perspective"], c.public_passed) for c in kept] == [("assumptions", 1), ("alternative", 3)]
     assert run.solution.solved_by == "repair" and run.solution.public_passed == 3
-    assert "dropped: same program as probe" in next(e for e in events if e.kind == "repair").describe()
+    assert "dropped: same program as its parent" in next(e for e in events if e.kind == "repair").describe()
 
 
 def test_the_prompt_shows_every_failure_what_passes_and_the_program_without_its_docstring(problem):
@@ -112,9 +116,21 @@ def test_program_key_ignores_formatting_comments_and_docstrings_only():
     ("def other(s):\n    return 1\n", True),
     ("def count_vowels(s):\n    return 0\n", False),
     ("def count_vowels(s:\n", True),
+    # the signature and docstring restated, then the function written again: the last def is what runs
+    ('def count_vowels(s):\n    """Count."""\n\ndef count_vowels(s):\n    return 0\n', False),
+    ('def count_vowels(s):\n    return 0\n\ndef count_vowels(s):\n    """Count."""\n', True),
+    ("count_vowels = lambda s: 0\n", False),
+    ("class Solution:\n    def count_vowels(self, s):\n        return 0\n", False),
 ])
 def test_holds_no_program_spots_answers_without_an_implementation(code, empty):
     assert holds_no_program(code, "count_vowels") is empty
+
+
+def test_program_key_of_a_very_deep_program_falls_back_to_its_text():
+    # parses, but is too deep for ast.dump's recursion
+    deep = "x = " + " + ".join(["1"] * 1500) + "\n"
+    assert program_key(deep) == " ".join(deep.split())
+    assert program_key(deep) != program_key(deep.replace("1", "2"))
 
 
 def test_without_docstring_cuts_whole_docstring_lines_only():
@@ -123,3 +139,27 @@ def test_without_docstring_cuts_whole_docstring_lines_only():
     one_liner = 'def count_vowels(s): """doc"""; return 0\n'
     assert without_docstring(one_liner, "count_vowels") == one_liner
     assert without_docstring(PARENT, "missing") == PARENT
+    # line breaks other than \n, \r inside a docstring (str.splitlines would split there, ast does not)
+    odd = 'def count_vowels(s):\n    """a\x0cb"""\n    return 0\n'
+    assert without_docstring(odd, "count_vowels") == "def count_vowels(s):\n    return 0\n"
+    crlf = 'def count_vowels(s):\r\n    """doc"""\r\n    return 0\r\n'
+    assert without_docstring(crlf, "count_vowels") == "def count_vowels(s):\n    return 0\n"
+
+
+def test_bench_repair_classifies_every_answer_of_a_trace(problem):
+    spec = importlib.util.spec_from_file_location("bench_repair", Path(__file__).parents[1] / "benchmark" / "bench_repair.py")
+    bench_repair = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_repair)
+    by_hint = {PERSPECTIVES["logic"]: fence(PARENT_RECOMMENTED), PERSPECTIVES["edge_cases"]: "Upper case too.",
+               PERSPECTIVES["assumptions"]: fence(WORSE), PERSPECTIVES["alternative"]: fence(WORSE)}
+
+    def answer(prompt, sampling):
+        text = prompt[-1]["content"]
+        return next(v for k, v in by_hint.items() if k in text) if "is wrong" in text else fence(PARENT)
+
+    run = Pipeline(ScriptedModel(answer), PipelineConfig.for_condition("D", divsampling=False, **{**ONLY_D, "repair_rounds": 1}),
+                   style="chat").start(problem)
+    list(run)
+    recs = bench_repair.task_repairs(json.loads(json.dumps(run.trace.to_dict())))
+    assert [r["outcome"] for r in recs] == ["parent again", "no program", "new program", "copy of another candidate"]
+    assert recs[2]["public_passed"] == 1 and not recs[2]["better_than_parent"]

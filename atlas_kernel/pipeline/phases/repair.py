@@ -9,9 +9,10 @@ already in the pool (a repair that re-emits its parent), are recorded and droppe
 only add a vote to the self-tests. New programs are verified like any candidate; the loop stops
 when the best one passes its checks, or when rounds, tokens or time run out.
 
-Measured on campaign arm D (Qwen2.5-Coder-0.5B, 98 repairs on 13 HumanEval tasks): 45 re-emitted
-an existing program and 23 held no program, mostly prose from the "assumptions" perspective; a
-second round had repaired the same program again on 5 of 12 tasks.
+Measured on campaign arm D (Qwen2.5-Coder-0.5B, 106 repair answers on 14 HumanEval tasks,
+benchmark/bench_repair.py): 42 re-emitted their parent, 3 another candidate and 22 held no
+program, mostly prose from the "assumptions" perspective; a second round had repaired the same
+program again, under another id, on 5 of 12 tasks.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def _needs_repair(ctx: "RunContext", cand: Candidate) -> bool:
 def _repair_rounds(ctx: "RunContext") -> Iterator["Event"]:
     state = ctx.state
     cfg = ctx.config
-    entry = ctx.problem.entry_point
+    entry = ctx.problem.entry_point if ctx.problem.kind == "functional" else None
     repaired: set[str] = set()  # program keys of the parents repaired so far
     for rnd in range(1, cfg.repair_rounds + 1):
         top = state.candidate(state.ranking[0]) if state.ranking else state.best_public()
@@ -118,14 +119,18 @@ def _repair_rounds(ctx: "RunContext") -> Iterator["Event"]:
         if feedback is None or ctx.out_of_budget():
             return
         temperature = 0.0 if rnd == 1 else 0.4
-        names = list(cfg.repair_perspectives)
+        # as many perspectives as the token budget gives a whole answer (a batch splits what is left evenly)
+        names = list(cfg.repair_perspectives)[:max(1, ctx.tokens_left() // cfg.max_tokens)]
         # one batch per round: the perspectives share their prompt up to the hint
         outs = ctx.generate_batch(
             "repair", [f"repair round {rnd} ({n})" for n in names],
             [repair_prompt(ctx.problem, best.code, feedback, PERSPECTIVES.get(n, n)) for n in names],
             [Sampling(temperature=temperature, max_tokens=cfg.max_tokens, logprobs=True,
                       seed=cfg.seed * 7919 + rnd * 31 + i) for i in range(len(names))])
-        known = {program_key(c.code): c.id for c in state.candidates}
+        known: dict[str, str] = {}
+        for existing in state.candidates:
+            known.setdefault(program_key(existing.code), existing.id)
+        parent_key = program_key(best.code)
         new: list[Candidate] = []
         for name, c in zip(names, outs):
             code = extract_code(ctx.problem, c.text)
@@ -137,8 +142,10 @@ def _repair_rounds(ctx: "RunContext") -> Iterator["Event"]:
                          dropped="no program in the answer", explanation=explanation)
                 continue
             if key in known:
+                same = "its parent" if key == parent_key else known[key]
                 ctx.emit("repair", "repair", round=rnd, perspective=name, parent=best.id, candidate=None,
-                         dropped=f"same program as {known[key]}", explanation=explanation)
+                         dropped=f"same program as {same}", same_as=best.id if key == parent_key else known[key],
+                         explanation=explanation)
                 continue
             cand = Candidate(id=state.new_id("repair"), code=code, origin="repair",
                              plan=f"{name}: {explanation}", parent=best.id,
