@@ -2,7 +2,9 @@
 keeps, and which program the next round repairs."""
 
 import importlib.util
+import inspect
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -127,10 +129,16 @@ def test_holds_no_program_spots_answers_without_an_implementation(code, empty):
 
 
 def test_program_key_of_a_very_deep_program_falls_back_to_its_text():
-    # parses, but is too deep for ast.dump's recursion
+    # parses, but is deeper than ast.dump can recurse under the limit in force (set low here: the
+    # limit a solve runs under depends on its caller's stack)
     deep = "x = " + " + ".join(["1"] * 1500) + "\n"
-    assert program_key(deep) == " ".join(deep.split())
-    assert program_key(deep) != program_key(deep.replace("1", "2"))
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 300)
+    try:
+        key, other = program_key(deep), program_key(deep.replace("1", "2"))
+    finally:
+        sys.setrecursionlimit(limit)
+    assert key == " ".join(deep.split()) and key != other
 
 
 def test_without_docstring_cuts_whole_docstring_lines_only():
