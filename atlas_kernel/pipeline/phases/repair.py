@@ -107,14 +107,16 @@ def _repair_rounds(ctx: "RunContext") -> Iterator["Event"]:
             return
         # later rounds repair the best program not repaired yet, compared by what the code says:
         # a repair that re-emitted its parent is the same program, and repairing it again repeats itself
+        keys = {c.id: program_key(c.code) for c in state.candidates}  # once per round: every use below reads them
         order = state.ranking or [c.id for c in state.candidates]
-        best = next((state.candidate(cid) for cid in order if program_key(state.candidate(cid).code) not in repaired
+        best = next((state.candidate(cid) for cid in order if keys[cid] not in repaired
                      and _needs_repair(ctx, state.candidate(cid))), None)
         if best is None:
             ctx.emit("early_stop", "repair", reason="every failing program was repaired already")
             yield from ctx.flush()
             return
-        repaired.add(program_key(best.code))
+        parent_key = keys[best.id]
+        repaired.add(parent_key)
         feedback = failure_feedback(ctx, best)
         if feedback is None or ctx.out_of_budget():
             return
@@ -127,10 +129,9 @@ def _repair_rounds(ctx: "RunContext") -> Iterator["Event"]:
             [repair_prompt(ctx.problem, best.code, feedback, PERSPECTIVES.get(n, n)) for n in names],
             [Sampling(temperature=temperature, max_tokens=cfg.max_tokens, logprobs=True,
                       seed=cfg.seed * 7919 + rnd * 31 + i) for i in range(len(names))])
-        known: dict[str, str] = {}
-        for existing in state.candidates:
-            known.setdefault(program_key(existing.code), existing.id)
-        parent_key = program_key(best.code)
+        known: dict[str, str] = {}  # program key -> the first candidate with it
+        for cid, k in keys.items():
+            known.setdefault(k, cid)
         new: list[Candidate] = []
         for name, c in zip(names, outs):
             code = extract_code(ctx.problem, c.text)
