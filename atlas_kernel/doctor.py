@@ -91,6 +91,9 @@ def measure_decode_speed(name: str) -> dict[str, Any] | str:
             out[f"{label}_tok_s"] = round(c.decode_tokens_per_s or c.tokens_per_s, 1)
             if c.drafted_tokens:
                 out["prompt_lookup_acceptance"] = round(c.acceptance_rate or 0.0, 3)
+        policy = getattr(model, "draft_policy", None)  # llama.cpp models: how much of a draft a step sends
+        if policy:
+            out["draft_policy"] = policy
         return out
     finally:
         close = getattr(model, "close", None)
@@ -113,7 +116,8 @@ def format_doctor(report: dict[str, Any]) -> str:
         acc = speed.get("prompt_lookup_acceptance")
         lines.append(f"default model decode speed (measured now, {speed['tokens']} tokens): {speed['plain_tok_s']} tok/s; "
                      f"with prompt lookup {speed['prompt_lookup_tok_s']} tok/s"
-                     + (f", {acc:.0%} of drafted tokens accepted" if acc is not None else ""))
+                     + (f", {acc:.0%} of drafted tokens accepted" if acc is not None else "")
+                     + (f" (draft policy: {speed['draft_policy']})" if speed.get("draft_policy") else ""))
     elif speed:
         lines.append(f"default model decode speed: {speed}")
     lines.append(f"llama.cpp GPU offload: {report.get('llama_cpp_gpu_offload')}")

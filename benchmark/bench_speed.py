@@ -12,6 +12,10 @@ Sections (each ratio is against a baseline measured in the same run, medians of 
            HumanEval canonical solution with one injected bug, a failure note, a perspective),
            greedy, prompt lookup vs plain: decode tokens/s, acceptance, whether texts are equal.
 * draft:   draft-model speculation (default 0.5B drafting for 1.5B) vs the target alone.
+Each drafted comparison runs three ways: plain, every drafted token sent, and the draft policy
+(--policy; by default the model's own: on CPU "profile", a step carries only the drafts that pay at
+fixed relative CPU step costs; "measured": at the step costs measured so far in the run;
+atlas_kernel/models/step_cost.py).
 * prefix:  k different prompts sharing the task text, one batch (shared prefix evaluated once)
            vs one prompt at a time (each prefilled in full): prompt tokens evaluated and wall time.
 Greedy texts are compared from the same cache state; llama.cpp's float rounding depends on the
@@ -83,26 +87,42 @@ def _decode_rate(cs) -> float:
 
 
 def compare(model, prompts, base: Sampling, fast: Sampling, repeats: int) -> dict[str, Any]:
-    """Per prompt: warm its cache, then alternate plain and fast runs; medians of decode tokens/s."""
+    """Per prompt: warm its cache, then alternate plain runs, drafted runs sending every drafted
+    token, and drafted runs under the model's draft policy (by default each step sends what pays
+    at fixed relative CPU step costs, step_cost.py); medians of decode tokens/s."""
+    policy = model.draft_policy
     rows = []
     for p in prompts:
         model.generate(p, Sampling(max_tokens=1))
-        plain_r, fast_r = [], []
-        for _ in range(repeats):
+        plain_r, fast_r, adapt_r = [], [], []
+        for r in range(repeats):
             a = model.generate(p, base)
-            b = model.generate(p, fast)
+            # alternate which drafted run comes first: the earlier one trains the mode's acceptance record
+            runs = {}
+            for which in dict.fromkeys(("all", policy) if r % 2 == 0 else (policy, "all")):
+                model.draft_policy = which
+                runs[which] = model.generate(p, fast)
+            model.draft_policy = policy
+            b, c = runs["all"], runs[policy]
             plain_r.append(a.decode_tokens_per_s)
             fast_r.append(b.decode_tokens_per_s)
+            adapt_r.append(c.decode_tokens_per_s)
         rows.append({"prompt_tokens": a.prompt_tokens, "tokens": [a.completion_tokens, b.completion_tokens],
                      "same_text": a.text == b.text, "plain_tok_s": statistics.median(plain_r),
                      "fast_tok_s": statistics.median(fast_r), "drafted": b.drafted_tokens, "accepted": b.accepted_tokens,
-                     "steps": [a.meta["decode_steps"], b.meta["decode_steps"]]})
+                     "steps": [a.meta["decode_steps"], b.meta["decode_steps"]],
+                     "policy_tok_s": statistics.median(adapt_r), "policy_same_text": a.text == c.text,
+                     "policy_drafted": c.drafted_tokens, "policy_accepted": c.accepted_tokens,
+                     "policy_steps": c.meta["decode_steps"]})
     ratios = [r["fast_tok_s"] / r["plain_tok_s"] for r in rows if r["plain_tok_s"] > 0]
+    by_policy = [r["policy_tok_s"] / r["plain_tok_s"] for r in rows if r["plain_tok_s"] > 0]
     drafted = sum(r["drafted"] for r in rows)
     return {"prompts": rows, "median_speedup": statistics.median(ratios) if ratios else None,
+            "policy_median_speedup": statistics.median(by_policy) if by_policy else None,
             "acceptance_rate": sum(r["accepted"] for r in rows) / drafted if drafted else None,
-            "same_text": sum(r["same_text"] for r in rows), "n": len(rows),
-            "plain": vars_of(base), "fast": vars_of(fast)}
+            "same_text": sum(r["same_text"] for r in rows), "policy_same_text": sum(r["policy_same_text"] for r in rows),
+            "n": len(rows), "plain": vars_of(base), "fast": vars_of(fast), "policy": policy,
+            "step_costs": model.info()["drafting"]["step_costs"]}
 
 
 def vars_of(s: Sampling) -> dict[str, Any]:
@@ -192,6 +212,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--draft-max", type=int, default=8)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--policy", default=None, choices=["all", "profile", "measured"],
+                    help="the draft policy compared with plain decoding and with sending every draft "
+                         "(default: the model's own, profile on CPU, all with GPU offload)")
     ap.add_argument("--gpu", action="store_true", help="offload every layer (needs a CUDA build of llama-cpp-python)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmark" / "results" / "speed_cpu.json")
     args = ap.parse_args()
@@ -204,7 +227,8 @@ def main() -> None:
         args.prompts, args.tokens, args.repeats = 1, 24, 1
     # a bundled model's name or a GGUF path
     args.model, args.target, args.draft = (resolve(x)[1] for x in (args.model, args.target, args.draft))
-    kw: dict[str, Any] = {"n_threads": args.threads, "n_gpu_layers": -1 if args.gpu else None}
+    kw: dict[str, Any] = {"n_threads": args.threads, "n_gpu_layers": -1 if args.gpu else None,
+                          "draft_policy": args.policy}  # None: the model's default
     sections = set(args.only.split(","))
     prompts = repair_prompts(args.prompts)
     res: dict[str, Any] = {**provenance(),
@@ -223,13 +247,16 @@ def main() -> None:
             res["candidates"] = compare(m, [p for p, _ in reqs], reqs[0][1].with_(draft="none"),
                                         reqs[0][1].with_(draft="prompt_lookup", draft_max=args.draft_max), args.repeats)
             c = res["candidates"]
-            print(f"candidates: prompt lookup {c['median_speedup']:.2f}x decode tok/s, acceptance "
-                  f"{c['acceptance_rate'] or 0:.0%}, equal texts {c['same_text']}/{c['n']}")
+            print(f"candidates: prompt lookup {c['median_speedup']:.2f}x decode tok/s (policy "
+                  f"{c['policy_median_speedup']:.2f}x), acceptance {c['acceptance_rate'] or 0:.0%}, equal texts "
+                  f"{c['same_text']}/{c['n']} (policy {c['policy_same_text']})")
         if "repair" in sections:
             res["repair"] = compare(m, prompts, base, base.with_(draft="prompt_lookup", draft_max=args.draft_max),
                                     args.repeats)
-            print(f"repair: prompt lookup {res['repair']['median_speedup']:.2f}x decode tok/s, acceptance "
-                  f"{res['repair']['acceptance_rate'] or 0:.0%}, equal texts {res['repair']['same_text']}/{res['repair']['n']}")
+            r = res["repair"]
+            print(f"repair: prompt lookup {r['median_speedup']:.2f}x decode tok/s (policy {r['policy_median_speedup']:.2f}x), "
+                  f"acceptance {r['acceptance_rate'] or 0:.0%}, equal texts {r['same_text']}/{r['n']} "
+                  f"(policy {r['policy_same_text']})")
         if "prefix" in sections:
             res["prefix"] = bench_prefix(m, prompts, 2 if args.quick else 4, min(32, args.tokens), args.repeats)
             p = res["prefix"]
@@ -242,8 +269,9 @@ def main() -> None:
                                "draft": {"path": args.draft, "sha256": known_sha256(Path(args.draft))}}
         res["draft"] = compare(t, prompts, base, base.with_(draft="draft_model", draft_max=min(args.draft_max, 5)),
                                args.repeats)
-        print(f"draft model: {res['draft']['median_speedup']:.2f}x decode tok/s, acceptance "
-              f"{res['draft']['acceptance_rate'] or 0:.0%}, equal texts {res['draft']['same_text']}/{res['draft']['n']}")
+        d = res["draft"]
+        print(f"draft model: {d['median_speedup']:.2f}x decode tok/s (policy {d['policy_median_speedup']:.2f}x), "
+              f"acceptance {d['acceptance_rate'] or 0:.0%}, equal texts {d['same_text']}/{d['n']} (policy {d['policy_same_text']})")
         t.close()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2, default=str))

@@ -11,9 +11,17 @@ def test_doctor_measures_the_default_models_speed_with_and_without_prompt_lookup
     speed = measure_decode_speed(DEFAULT_MODEL)
     assert isinstance(speed, dict) and speed["tokens"] == SPEED_TOKENS
     assert speed["plain_tok_s"] > 0 and speed["prompt_lookup_tok_s"] > 0
+    from atlas_kernel.models.registry import load_model
+
+    m = load_model(DEFAULT_MODEL)
+    try:
+        assert speed["draft_policy"] == m.draft_policy  # "profile" on CPU, "all" with GPU offload
+    finally:
+        m.close()
     report = {"atlas_kernel": "x", "python": "3.11", "platform": "p", "cpus": 2, "packages": {}, "models": {},
               "cache_dir": "/c", "default_model_speed": speed}
-    assert "decode speed (measured now" in format_doctor(report)
+    text = format_doctor(report)
+    assert "decode speed (measured now" in text and f"(draft policy: {speed['draft_policy']})" in text
 
 
 def test_doctor_says_in_one_line_why_it_could_not_measure():

@@ -20,6 +20,16 @@ from atlas_kernel.models.drafting import DraftModelError
 
 pytestmark = pytest.mark.real_model
 
+
+@pytest.fixture(autouse=True)
+def _every_draft_sent(smollm2):
+    """These tests check what drafting does, so every drafted token is sent (the draft policy
+    would send only the drafts it expects to pay, and these counts would depend on its profile)."""
+    policy = smollm2.draft_policy
+    smollm2.draft_policy = "all"
+    yield
+    smollm2.draft_policy = policy
+
 QWEN_05 = Path.home() / ".cache/atlas_kernel/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 PROGRAM = '''def running_max(xs):
     """Return the list of running maxima of xs."""
@@ -103,13 +113,24 @@ def test_seeded_sampled_output_does_not_depend_on_what_was_drafted(smollm2):
 def test_different_prompts_share_their_common_prefix_and_decode_like_separate_runs(smollm2):
     system = {"role": "system", "content": "You are a careful Python programmer. " * 8}
     prompts = [[system, {"role": "user", "content": q}] for q in
-               ("Write add(a, b).", "Write a function that reverses a string.", "Write mul(a, b).")]
-    s = Sampling(max_tokens=24, logprobs=True)
-    alone = [smollm2.generate(p, s) for p in prompts]
+               ("Write the Python function add(a, b) in one ```python block.",
+                "Write a Python function that reverses a string, in one ```python block.",
+                "Write the Python function mul(a, b) in one ```python block.")]
+    s = Sampling(max_tokens=24, logprobs=True, stop=["\n```"])  # the code, not the prose after it
+    # each alone from an unrelated cache (not from whatever an earlier test left there); prompts
+    # that ask for code, where the model is confident: prefills of other shapes move logits a little
+    alone = []
+    for p in prompts:
+        smollm2.generate("unrelated text", Sampling(max_tokens=1))
+        alone.append(smollm2.generate(p, s))
     smollm2.generate("unrelated text", Sampling(max_tokens=1))  # nothing of the prompts left in the cache
     out = generate_batch(smollm2, prompts, [s] * 3)
     for c, a in zip(out, alone):
-        _same(c, a, exact=False)  # prefills of other shapes
+        # prefills of other shapes: the same code; after it a near-tie between closing the block
+        # and more prose can fall either way on some CPUs
+        assert c.text.split("\n\n")[0] == a.text.split("\n\n")[0] and c.text.startswith("```python")
+        n = min(len(c.token_logprobs), len(a.token_logprobs))
+        assert c.token_logprobs[:n] == pytest.approx(a.token_logprobs[:n], abs=0.5)
     shared = out[1].cached_prompt_tokens
     assert shared > 60 and out[2].cached_prompt_tokens == shared and out[0].cached_prompt_tokens == 0
     assert out[0].meta["prefill_tokens"] == sum(c.prompt_tokens for c in out) - 2 * shared
@@ -124,7 +145,7 @@ def test_different_prompts_share_their_common_prefix_and_decode_like_separate_ru
 def test_a_model_drafting_for_itself_is_plain_decoding_with_nearly_every_draft_accepted(smollm2_path, smollm2):
     from atlas_kernel.models.llama_cpp_backend import LlamaCppModel
 
-    m = LlamaCppModel(smollm2_path, draft_model=smollm2)  # a loaded model can serve as the draft
+    m = LlamaCppModel(smollm2_path, draft_model=smollm2, draft_policy="all")  # a loaded model can serve as the draft
     try:
         s = Sampling(max_tokens=50, logprobs=True, draft="none")
         _warm(m, [REPAIR, OTHER])
@@ -160,7 +181,7 @@ def test_draft_model_requests_are_refused_in_one_line_when_they_cannot_work(smol
 def test_prompt_lookup_with_the_coder_model_repeats_plain_greedy_output():
     from atlas_kernel.models.llama_cpp_backend import LlamaCppModel
 
-    m = LlamaCppModel(QWEN_05, n_ctx=2048)
+    m = LlamaCppModel(QWEN_05, n_ctx=2048, draft_policy="all")
     try:
         s = Sampling(max_tokens=100, draft="none")
         _warm(m, [REPAIR])
@@ -171,3 +192,61 @@ def test_prompt_lookup_with_the_coder_model_repeats_plain_greedy_output():
         assert auto.text == plain.text and auto.drafted_tokens > 0
     finally:
         m.close()
+
+
+@pytest.mark.skipif(not QWEN_05.exists(), reason="Qwen2.5-Coder-0.5B-Instruct is not on this machine")
+def test_the_draft_policy_changes_how_much_is_drafted_never_the_text():
+    from atlas_kernel.models.llama_cpp_backend import LlamaCppModel
+    from atlas_kernel.models.step_cost import StepCosts
+
+    m = LlamaCppModel(QWEN_05, n_ctx=2048, draft_policy="profile")
+    try:
+        gpu = m.n_gpu_layers != 0 and m._lc.llama_supports_gpu_offload()
+        s = Sampling(max_tokens=100, draft="none")
+        _warm(m, [REPAIR])
+        plain = m.generate(REPAIR, s)
+        profiled = m.generate(REPAIR, s.with_(draft="prompt_lookup"))
+        m._step_costs = StepCosts.from_profile({1: 1.0, 2: 20.0})  # any draft is dear: none is sent
+        dear = m.generate(REPAIR, s.with_(draft="prompt_lookup"))
+        m._step_costs = StepCosts.from_profile({1: 1.0, 2: 1.05, 9: 1.3})  # drafts nearly free: sent
+        cheap = m.generate(REPAIR, s.with_(draft="prompt_lookup"))
+        assert dear.text == plain.text == cheap.text == profiled.text
+        # the program being repaired is copied: the profile drafts it
+        assert profiled.accepted_tokens > 30 and dear.drafted_tokens == 0 and cheap.accepted_tokens > 30
+        assert cheap.meta["draft_policy"] == "profile"
+        info = m.info()["drafting"]
+        assert info["policy"] == "profile" and 0 < info["position_acceptance"]["prompt_lookup"] <= 1
+        m.draft_policy = "measured"  # learns step costs from this machine's steps
+        measured = m.generate(REPAIR, s.with_(draft="prompt_lookup"))
+        assert measured.text == plain.text and m.info()["drafting"]["step_costs"]
+        with pytest.raises(ValueError, match="draft_policy must be one of all, profile, measured"):
+            m.draft_policy = "fast"
+    finally:
+        m.close()
+    default = LlamaCppModel(QWEN_05, n_ctx=512)
+    try:  # the default: fixed relative step costs on CPU, every draft sent with GPU offload
+        assert default.draft_policy == ("all" if gpu else "profile")
+    finally:
+        default.close()
+    with pytest.raises(ValueError, match="draft_policy must be one of"):
+        LlamaCppModel(QWEN_05, draft_policy="fast")  # refused before the weights load
+
+
+def test_a_sequence_whose_draft_missed_early_drafts_again_later(smollm2):
+    """Under a planned policy a miss lowers a sequence's acceptance until its drafts stop paying;
+    every step since the last miss weighs the misses less, so it drafts again (deterministically,
+    counted in steps)."""
+    from atlas_kernel.models.llama_cpp_backend import _Seq
+
+    smollm2.draft_policy = "profile"
+    toks = list(range(100, 140)) * 3  # a repeated run: prompt lookup proposes 8 tokens
+    s = _Seq(Sampling(max_tokens=64, draft="prompt_lookup"), toks, (), 64)
+    s.missed = 2
+
+    def sent(since_miss):
+        s.since_miss = since_miss
+        return len(smollm2._drafts([s], [0], None, 4096, {"prompt_lookup": 0.9})[0])
+
+    assert sent(0) == 0 and sent(30) >= 4
+    s.sampling = s.sampling.with_(draft="none")
+    assert sent(30) == 0

@@ -29,8 +29,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from atlas_kernel.errors import MissingDependencyError, ModelLoadError
-from atlas_kernel.models.base import Completion, Prompt, Sampling, apply_stop
+from atlas_kernel.models.base import DRAFT_MODES, Completion, Prompt, Sampling, apply_stop
 from atlas_kernel.models.drafting import DraftModelError, PromptLookup, target_distribution, verify_draft_token
+from atlas_kernel.models.step_cost import CPU_STEP_PROFILE, StepCosts, acceptance_estimate, mode_prior, plan_drafts
+
+DRAFT_POLICIES = ("all", "profile", "measured")
 
 
 def _llama_cpp():
@@ -103,6 +106,8 @@ class _Seq:
     n_past: int = 0  # tokens of this sequence in the cache
     drafted: int = 0
     accepted: int = 0
+    missed: int = 0  # steps whose draft was cut short by a rejected token
+    since_miss: int = 0  # steps since a drafted token of this sequence was last rejected
     cap: int = 0  # most tokens to draft next step (adapts to hits and misses)
     own_sampler: bool = False  # sampled with drafting: numpy sampler + acceptance rule
     rng: Any = None
@@ -121,9 +126,16 @@ class _Seq:
 class LlamaCppModel:
     def __init__(self, model_path: str | Path, *, name: str | None = None, n_ctx: int = 4096,
                  n_threads: int | None = None, n_gpu_layers: int | None = None, seed: int = 0,
-                 embed_ctx: int = 2048, verbose: bool = False, draft_model: "str | Path | LlamaCppModel | None" = None):
+                 embed_ctx: int = 2048, verbose: bool = False, draft_model: "str | Path | LlamaCppModel | None" = None,
+                 draft_policy: str | None = None):
         """`draft_model`: a smaller model with the same vocabulary (a GGUF path or a loaded
-        LlamaCppModel) that drafts for samplings with draft="draft_model"."""
+        LlamaCppModel) that drafts for samplings with draft="draft_model". `draft_policy`: how much
+        of a draft a decode step sends (step_cost.py): "all" of it; "profile", what pays at fixed
+        relative CPU step costs (output independent of machine load); "measured", what pays at the
+        step costs measured in this process. Default: "profile" on CPU, "all" with GPU offload
+        (a GPU verifies a few extra tokens nearly free)."""
+        if draft_policy is not None and draft_policy not in DRAFT_POLICIES:
+            raise ValueError(f"draft_policy must be one of {', '.join(DRAFT_POLICIES)}, got {draft_policy!r}")
         lc = _llama_cpp()
         self._lc = lc
         path = Path(model_path)
@@ -158,6 +170,10 @@ class LlamaCppModel:
         self._bctx_seqs = 0
         self._bctx_batch = 0
         self._last_drafting: dict[str, Any] = {}
+        self._step_costs = StepCosts()
+        self.draft_policy = draft_policy if draft_policy is not None else (
+            "all" if n_gpu_layers != 0 and lc.llama_supports_gpu_offload() else "profile")
+        self._mode_record: dict[str, list[float]] = {}  # draft mode -> [positions accepted, steps missed], decaying
         self._bctx_prefix: list[int] = []  # tokens held in sequence 0 of the batch context
         self._bbatch: Any = None
         self._piece_buf = ctypes.create_string_buffer(64)
@@ -167,6 +183,20 @@ class LlamaCppModel:
             from atlas_kernel.models.draft_model import attach_draft_model
 
             self._draft, self._draft_owned = attach_draft_model(self, draft_model)
+
+    @property
+    def draft_policy(self) -> str:
+        return self._draft_policy
+
+    @draft_policy.setter
+    def draft_policy(self, policy: str) -> None:
+        if policy not in DRAFT_POLICIES:
+            raise ValueError(f"draft_policy must be one of {', '.join(DRAFT_POLICIES)}, got {policy!r}")
+        self._draft_policy = policy
+        if policy == "profile":
+            self._step_costs = StepCosts.from_profile(CPU_STEP_PROFILE)
+        elif not self._step_costs.learn:
+            self._step_costs = StepCosts()
 
     # -- prompts -------------------------------------------------------------------------
     def has_chat_template(self) -> bool:
@@ -444,6 +474,7 @@ class LlamaCppModel:
             seqs[i].n_past = len(seqs[i].prompt)
             emit(i, tok, lp)
 
+        priors = {mode: mode_prior(*self._mode_record.get(mode, (0, 0))) for mode in DRAFT_MODES}
         steps = 0
         try:
             cached, prefill_tokens = self._load_prompts(ctx, toks, first)
@@ -451,7 +482,7 @@ class LlamaCppModel:
             batch = self._bbatch
             alive = [i for i in range(k) if seqs[i].finish is None]
             while alive:
-                drafts = self._drafts(seqs, alive, drafter, n_ctx)
+                drafts = self._drafts(seqs, alive, drafter, n_ctx, priors)
                 b = batch.batch
                 n = 0
                 starts = []
@@ -466,7 +497,9 @@ class LlamaCppModel:
                         b.logits[n] = True
                         n += 1
                 b.n_tokens = n
+                t_step = time.perf_counter()
                 self._decode(ctx, batch)
+                self._step_costs.record(n, time.perf_counter() - t_step)
                 steps += 1
                 still = []
                 for i, base in zip(alive, starts):
@@ -486,6 +519,11 @@ class LlamaCppModel:
                         break
                     s.n_past += 1 + j
                     s.pending = tok
+                    if not ok and j < len(d):  # a drafted token was rejected (not: the sequence ended on one)
+                        s.missed += 1
+                        s.since_miss = 0
+                    else:
+                        s.since_miss += 1
                     if j < len(d):
                         lc.llama_memory_seq_rm(mem, i, s.n_past, -1)
                     if d:  # a miss shrinks the next draft, a full hit grows it back
@@ -503,6 +541,11 @@ class LlamaCppModel:
         done = time.perf_counter()
         elapsed, decode_s = done - t0, done - prompt_done
         total_out = sum(len(s.out) for s in seqs)
+        for mode in {s.sampling.draft_mode for s in seqs if s.drafted}:
+            # a decaying record: the phase that drafts now (program writing, repair) counts most
+            rec = self._mode_record.setdefault(mode, [0.0, 0.0])
+            rec[0] = 0.8 * rec[0] + sum(s.accepted for s in seqs if s.drafted and s.sampling.draft_mode == mode)
+            rec[1] = 0.8 * rec[1] + sum(s.missed for s in seqs if s.drafted and s.sampling.draft_mode == mode)
         self._last_drafting = {"modes": sorted({s.sampling.draft_mode for s in seqs}),
                                "drafted": sum(s.drafted for s in seqs), "accepted": sum(s.accepted for s in seqs)}
         results = []
@@ -514,25 +557,37 @@ class LlamaCppModel:
                 cached_prompt_tokens=cached[i], decode_s=decode_s, drafted_tokens=s.drafted, accepted_tokens=s.accepted,
                 meta={"backend": "llama_cpp", "path": "batched", "k": k, "prompts": len(by_text),
                       "prefill_s": prompt_done - t0, "prefill_tokens": prefill_tokens, "draft": s.sampling.draft_mode,
+                      "draft_policy": self._draft_policy,
                       "decode_steps": steps, "batch_decode_tokens_per_s": total_out / decode_s if decode_s > 0 else 0.0},
             ))
         return results
 
-    def _drafts(self, seqs: list["_Seq"], alive: list[int], drafter: Any, n_ctx: int) -> dict[int, list[int]]:
-        """Each live sequence's draft for this step, at most its cap, what max_tokens leaves and
-        what the context holds."""
+    def _drafts(self, seqs: list["_Seq"], alive: list[int], drafter: Any, n_ctx: int,
+                priors: dict[str, float]) -> dict[int, list[int]]:
+        """Each live sequence's draft for this step: at most what max_tokens leaves and the
+        context holds, and its cap (policy "all") or the prefix the draft policy finds worth a
+        step's cost. A draft model is asked only for the tokens the policy keeps (the worth of a
+        position depends on acceptance and position, not on the token), so a skipped draft
+        costs it nothing."""
         out: dict[int, list[int]] = {}
-        wants: dict[int, tuple[list[int], int]] = {}
+        planned = self._draft_policy != "all"
         for i in alive:
             s = seqs[i]
-            room = min(s.cap, s.max_new - len(s.out), n_ctx - 2 - len(s.prompt) - len(s.out))
+            cap = s.sampling.draft_max if planned else s.cap
+            room = min(cap, s.max_new - len(s.out), n_ctx - 2 - len(s.prompt) - len(s.out))
             out[i] = []
             if room < 1 or s.sampling.draft_mode == "none":
                 continue
-            if s.lookup is not None:
-                out[i] = s.lookup.propose(room)
-            else:
-                wants[i] = (s.prompt + s.out, room)
+            out[i] = s.lookup.propose(room) if s.lookup is not None else [-1] * room  # -1: the draft model's, later
+        if planned and any(out.values()):
+            # misses weigh less with every step since the last one, so a sequence whose drafts
+            # stopped paying tries again later (deterministic: counted in steps, not time)
+            accept = {i: acceptance_estimate(seqs[i].accepted, seqs[i].missed * 0.85 ** seqs[i].since_miss,
+                                             priors[seqs[i].sampling.draft_mode]) for i in alive}
+            keep = plan_drafts(out, accept, self._step_costs)
+            for i in alive:
+                out[i] = out[i][:keep[i]]
+        wants = {i: (seqs[i].prompt + seqs[i].out, len(out[i])) for i in alive if seqs[i].lookup is None and out[i]}
         if wants:
             out.update(drafter.propose(wants))
         return out
@@ -568,6 +623,11 @@ class LlamaCppModel:
                 "draft_model": self._draft.name if self._draft is not None else None,
                 "draft_model_path": str(self._draft.path) if self._draft is not None else None,
                 "last_call": dict(self._last_drafting),
+                "policy": self._draft_policy,
+                # step costs by tokens in a step (relative for "profile", ms as measured for
+                # "measured"), and per draft mode the drafted positions accepted of those checked
+                "step_costs": self._step_costs.table(),
+                "position_acceptance": {m: round(r[0] / max(1, r[0] + r[1]), 3) for m, r in self._mode_record.items()},
             },
         }
 
