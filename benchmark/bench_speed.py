@@ -225,11 +225,13 @@ def main() -> None:
     if args.quick:
         args.model = args.target = args.draft = str(smollm2_path())
         args.prompts, args.tokens, args.repeats = 1, 24, 1
-    # a bundled model's name or a GGUF path
-    args.model, args.target, args.draft = (resolve(x)[1] for x in (args.model, args.target, args.draft))
+    sections = set(args.only.split(","))
+    # a bundled model's name or a GGUF path; the draft pair only when its section runs (it need not be installed)
+    args.model = resolve(args.model)[1]
+    if "draft" in sections:
+        args.target, args.draft = (resolve(x)[1] for x in (args.target, args.draft))
     kw: dict[str, Any] = {"n_threads": args.threads, "n_gpu_layers": -1 if args.gpu else None,
                           "draft_policy": args.policy}  # None: the model's default
-    sections = set(args.only.split(","))
     prompts = repair_prompts(args.prompts)
     res: dict[str, Any] = {**provenance(),
                            "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": platform.platform(),
