@@ -36,6 +36,12 @@ from atlas_kernel.models.step_cost import CPU_STEP_PROFILE, StepCosts, acceptanc
 DRAFT_POLICIES = ("all", "profile", "measured")
 
 
+def _check_draft_policy(policy: str) -> str:
+    if policy not in DRAFT_POLICIES:
+        raise ValueError(f"draft_policy must be one of {', '.join(DRAFT_POLICIES)}, got {policy!r}")
+    return policy
+
+
 def _llama_cpp():
     try:
         import llama_cpp
@@ -134,8 +140,8 @@ class LlamaCppModel:
         relative CPU step costs (output independent of machine load); "measured", what pays at the
         step costs measured in this process. Default: "profile" on CPU, "all" with GPU offload
         (a GPU verifies a few extra tokens nearly free)."""
-        if draft_policy is not None and draft_policy not in DRAFT_POLICIES:
-            raise ValueError(f"draft_policy must be one of {', '.join(DRAFT_POLICIES)}, got {draft_policy!r}")
+        if draft_policy is not None:
+            _check_draft_policy(draft_policy)  # before the weights load
         lc = _llama_cpp()
         self._lc = lc
         path = Path(model_path)
@@ -190,9 +196,7 @@ class LlamaCppModel:
 
     @draft_policy.setter
     def draft_policy(self, policy: str) -> None:
-        if policy not in DRAFT_POLICIES:
-            raise ValueError(f"draft_policy must be one of {', '.join(DRAFT_POLICIES)}, got {policy!r}")
-        self._draft_policy = policy
+        self._draft_policy = _check_draft_policy(policy)
         if policy == "profile":
             self._step_costs = StepCosts.from_profile(CPU_STEP_PROFILE)
         elif not self._step_costs.learn:
