@@ -283,3 +283,24 @@ def test_a_report_of_an_ablation_under_way_compares_the_started_arms_and_lists_t
     assert rep["not_started"] == ["C"] and rep["n_common"] == 6
     assert set(rep["paired_vs_A"]) == {"B"} and set(rep["cost_per_solved"]) == {"A", "B"}
     assert atlas_main(["bench", "report", str(out), "--no-plots"]) == 0
+
+
+def test_the_ablation_report_counts_the_probes_early_stops_and_those_the_hidden_tests_then_failed(suite, tmp_path):
+    from atlas_kernel.bench.report import build_ablation_report
+
+    out = tmp_path / "abl"
+    run_ablation(suite, "A,B", model=ladder_model(), out=out, progress="none", overrides={"k": 2, "n_plans": 0})
+    path = out / "B" / "results.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    passed = next(r for r in rows if r["passed"])
+    failed = next(r for r in rows if not r["passed"])
+    for r in rows:  # mark exactly one passing and one failing row as stopped early
+        r["stopped_early"] = r is passed or r is failed
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rep = build_ablation_report(out)
+    assert rep["early_stops"]["B"] == {"stopped": 2, "failed": 1}
+    a_rows = read_results(out / "A" / "results.jsonl").values()
+    assert rep["early_stops"]["A"]["stopped"] == sum(1 for r in a_rows if r.get("stopped_early"))
+    assert atlas_main(["bench", "report", str(out), "--no-plots"]) == 0
+    md = (out / "report.md").read_text()
+    assert "probe stopped early (then failed)" in md and "| 2 (1) |" in md

@@ -134,11 +134,15 @@ def build_ablation_report(directory: str | Path) -> dict[str, Any]:
         rescues[c] = {"by_phase": dict(Counter(r.get("solved_by") or "?" for r in rows if r.get("passed"))),
                       "rescued_vs_A": dict(Counter(r.get("solved_by") or "?" for r in rows
                                                    if r.get("passed") and a_passed.get(r["task_id"]) is False)) if "A" in conds else {}}
+    # the probe's early stops, and how many of them the hidden tests then failed: what stopping early cost
+    early = {c: {"stopped": sum(1 for r in on_common[c] if r.get("stopped_early")),
+                 "failed": sum(1 for r in on_common[c] if r.get("stopped_early") and not r.get("passed"))}
+             for c in started}
     return {"kind": "ablation", "dir": str(d), "suite": meta.get("suite"), "model": meta.get("model"), "seed": meta.get("seed"),
             "atlas_kernel": meta.get("atlas_kernel"), "conditions": conds, "n_selected": len(meta.get("tasks", [])),
             "not_started": [c for c in conds if c not in started],
             "n_common": len(common), "pass_rate_on_common": rates, "summaries": summaries, "paired_vs_A": paired,
-            "waterfall": waterfall(rates), "rescues": rescues,
+            "waterfall": waterfall(rates), "rescues": rescues, "early_stops": early,
             "cost_per_solved": {c: summaries[c]["cost_per_solved"] for c in started},
             "generated": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
@@ -160,6 +164,11 @@ def waterfall(rates: dict[str, float | None]) -> list[dict[str, Any]]:
     return steps
 
 
+def _early(rep: dict[str, Any], cond: str) -> str:
+    e = (rep.get("early_stops") or {}).get(cond)  # reports written before the count have none
+    return f"{e['stopped']} ({e['failed']})" if e else "-"
+
+
 def _ablation_markdown(rep: dict[str, Any]) -> str:
     m = rep.get("model") or {}
     lines = [f"# Ablation: {rep['suite']}, conditions {', '.join(rep['conditions'])}", "",
@@ -167,15 +176,15 @@ def _ablation_markdown(rep: dict[str, Any]) -> str:
              f"(the same for every condition), atlas_kernel {rep.get('atlas_kernel')}. "
              f"{rep['n_common']}/{rep['n_selected']} tasks finished by every condition that has started; comparisons "
              f"use those." + (f" Not started yet: {', '.join(rep['not_started'])}." if rep.get("not_started") else ""), "",
-             "## Pass rate per condition", "", "| condition | metric | solved | pass rate | tokens/task | s/task | J/task |",
-             "|---|---|---|---|---|---|---|"]
+             "## Pass rate per condition", "", "| condition | metric | solved | pass rate | tokens/task | s/task | J/task | probe stopped early (then failed) |",
+             "|---|---|---|---|---|---|---|---|"]
     for c in rep["conditions"]:
         s = rep["summaries"].get(c)
         if not s or not s.get("n_tasks"):
-            lines.append(f"| {c} | - | - | - | - | - | - |")
+            lines.append(f"| {c} | - | - | - | - | - | - | - |")
             continue
         lines.append(f"| {c} | {s['metric']} | {s['solved']}/{s['n_tasks']} | {_fmt(rep['pass_rate_on_common'].get(c))} | "
-                     f"{s['tokens']['per_task']:.0f} | {s['wall_s']['per_task']:.1f} | {_fmt((s.get('energy_j') or {}).get('per_task'), '.0f')} |")
+                     f"{s['tokens']['per_task']:.0f} | {s['wall_s']['per_task']:.1f} | {_fmt((s.get('energy_j') or {}).get('per_task'), '.0f')} | {_early(rep, c)} |")
     if rep["paired_vs_A"]:
         lines += ["", "## Paired difference vs A (bootstrap 95% CI over tasks)", "",
                   "| condition | diff in pass rate | 95% CI | tasks gained | tasks lost | n |", "|---|---|---|---|---|---|"]
