@@ -97,6 +97,8 @@ def summarize(rows: Sequence[dict[str, Any]], *, watts: float | None = None, wor
         "phase_tokens_per_task": _per_key_mean(rows, "phase_tokens"),
         "solved_by": dict(Counter(r.get("solved_by") for r in rows if r.get("passed") and r.get("solved_by"))),
         "stopped_early": sum(1 for r in rows if r.get("stopped_early")),
+        # what stopping early cost: the early stops the hidden tests then failed
+        "stopped_early_failed": sum(1 for r in rows if r.get("stopped_early") and not r.get("passed")),
         "grades": dict(Counter(str(r.get("grade")) for r in rows)),
     }
     if all(r.get("n_samples") for r in rows):

@@ -134,10 +134,7 @@ def build_ablation_report(directory: str | Path) -> dict[str, Any]:
         rescues[c] = {"by_phase": dict(Counter(r.get("solved_by") or "?" for r in rows if r.get("passed"))),
                       "rescued_vs_A": dict(Counter(r.get("solved_by") or "?" for r in rows
                                                    if r.get("passed") and a_passed.get(r["task_id"]) is False)) if "A" in conds else {}}
-    # the probe's early stops, and how many of them the hidden tests then failed: what stopping early cost
-    early = {c: {"stopped": sum(1 for r in on_common[c] if r.get("stopped_early")),
-                 "failed": sum(1 for r in on_common[c] if r.get("stopped_early") and not r.get("passed"))}
-             for c in started}
+    early = {c: {"stopped": summaries[c]["stopped_early"], "failed": summaries[c]["stopped_early_failed"]} for c in started}
     return {"kind": "ablation", "dir": str(d), "suite": meta.get("suite"), "model": meta.get("model"), "seed": meta.get("seed"),
             "atlas_kernel": meta.get("atlas_kernel"), "conditions": conds, "n_selected": len(meta.get("tasks", [])),
             "not_started": [c for c in conds if c not in started],
