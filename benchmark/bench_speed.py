@@ -125,6 +125,12 @@ def compare(model, prompts, base: Sampling, fast: Sampling, repeats: int) -> dic
             "step_costs": model.info()["drafting"]["step_costs"]}
 
 
+def summary_line(label: str, c: dict[str, Any]) -> str:
+    """One printed line of a compare() result."""
+    return (f"{label} {c['median_speedup']:.2f}x decode tok/s (policy {c['policy_median_speedup']:.2f}x), "
+            f"acceptance {c['acceptance_rate'] or 0:.0%}, equal texts {c['same_text']}/{c['n']} (policy {c['policy_same_text']})")
+
+
 def vars_of(s: Sampling) -> dict[str, Any]:
     return {k: getattr(s, k) for k in ("temperature", "max_tokens", "draft", "draft_max", "draft_ngram")}
 
@@ -248,17 +254,11 @@ def main() -> None:
             reqs = candidate_requests(args.prompts)
             res["candidates"] = compare(m, [p for p, _ in reqs], reqs[0][1].with_(draft="none"),
                                         reqs[0][1].with_(draft="prompt_lookup", draft_max=args.draft_max), args.repeats)
-            c = res["candidates"]
-            print(f"candidates: prompt lookup {c['median_speedup']:.2f}x decode tok/s (policy "
-                  f"{c['policy_median_speedup']:.2f}x), acceptance {c['acceptance_rate'] or 0:.0%}, equal texts "
-                  f"{c['same_text']}/{c['n']} (policy {c['policy_same_text']})")
+            print(summary_line("candidates: prompt lookup", res["candidates"]))
         if "repair" in sections:
             res["repair"] = compare(m, prompts, base, base.with_(draft="prompt_lookup", draft_max=args.draft_max),
                                     args.repeats)
-            r = res["repair"]
-            print(f"repair: prompt lookup {r['median_speedup']:.2f}x decode tok/s (policy {r['policy_median_speedup']:.2f}x), "
-                  f"acceptance {r['acceptance_rate'] or 0:.0%}, equal texts {r['same_text']}/{r['n']} "
-                  f"(policy {r['policy_same_text']})")
+            print(summary_line("repair: prompt lookup", res["repair"]))
         if "prefix" in sections:
             res["prefix"] = bench_prefix(m, prompts, 2 if args.quick else 4, min(32, args.tokens), args.repeats)
             p = res["prefix"]
@@ -271,9 +271,7 @@ def main() -> None:
                                "draft": {"path": args.draft, "sha256": known_sha256(Path(args.draft))}}
         res["draft"] = compare(t, prompts, base, base.with_(draft="draft_model", draft_max=min(args.draft_max, 5)),
                                args.repeats)
-        d = res["draft"]
-        print(f"draft model: {d['median_speedup']:.2f}x decode tok/s (policy {d['policy_median_speedup']:.2f}x), "
-              f"acceptance {d['acceptance_rate'] or 0:.0%}, equal texts {d['same_text']}/{d['n']} (policy {d['policy_same_text']})")
+        print(summary_line("draft model:", res["draft"]))
         t.close()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2, default=str))
