@@ -3,14 +3,18 @@ versions, run alternately in chunks so that a machine that gets busier or quiete
 
     .venv/bin/python benchmark/bench_pipeline_speed.py [--baseline REV] [--condition E] [--every 8]
                                                        [--chunk 5] [--threads 2] [--out FILE.json]
+                                                       [--set KEY=VALUE ...]
 
 The baseline is a git revision checked out into a temporary worktree and run with the same
 virtual environment (PYTHONPATH first: its pure-Python package wins over this checkout's). Each
-side is an ordinary resumable `atlas bench` run directory under benchmark/results/pipeline/speed_*/,
-so an interrupted comparison goes on where it stopped (rerun the same command). Reported: pass
+chunk of a side is an ordinary resumable `atlas bench` run directory (speed_*/<side>/chunkNN: a run
+directory holds one task list), so an interrupted comparison goes on where it stopped (rerun the
+same command). Reported: pass
 count per side and per task whether the verdicts agree, mean wall / model / sandbox / other seconds
 per task and per phase, tokens per task, and the after/before ratios of wall time and of tokens.
-Both sides run without a Lens (ATLAS_NO_LENS=1). Run it alone on the machine: wall time is what it measures.
+Both sides run without a Lens (ATLAS_NO_LENS=1). `--set` passes pipeline settings to the "after" side only
+(`atlas bench --set`), e.g. `--set begin_code=true`; they name its run directory. Run it alone on the
+machine: wall time is what it measures.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ def _tasks(every: int, limit: int | None) -> list[str]:
     return ids[:limit] if limit else ids
 
 
-def _run(src: Path, out: Path, tasks: list[str], args: argparse.Namespace) -> None:
+def _run(src: Path, out: Path, tasks: list[str], args: argparse.Namespace, sets: list[str]) -> None:
     # no Lens on either side: one shipped after the baseline would change selection, not speed
     env = {**os.environ, "PYTHONPATH": str(src), "ATLAS_NO_LENS": "1"}
     cmd = [str(PY), "-c", "import sys; from atlas_kernel.cli.main import main; sys.exit(main())", "bench",
@@ -49,14 +53,17 @@ def _run(src: Path, out: Path, tasks: list[str], args: argparse.Namespace) -> No
            "--resume", "--threads", str(args.threads), "--quiet"]
     if args.model:
         cmd += ["--model", args.model]
+    for kv in sets:
+        cmd += ["--set", kv]
     subprocess.run(cmd, env=env, cwd=src, check=True)
 
 
 def _rows(out: Path) -> dict[str, dict[str, Any]]:
-    path = out / "results.jsonl"
-    if not path.exists():
-        return {}
-    return {r["task_id"]: r for r in (json.loads(line) for line in path.read_text().splitlines() if line.strip())}
+    """The finished rows of a side, from all its chunk directories."""
+    rows: dict[str, dict[str, Any]] = {}
+    for path in sorted(out.glob("chunk*/results.jsonl")):
+        rows.update((r["task_id"], r) for r in (json.loads(line) for line in path.read_text().splitlines() if line.strip()))
+    return rows
 
 
 def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -81,13 +88,21 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=5, help="tasks per alternation")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--model", default=None)
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmark" / "results" / "speed_pipeline.json")
+    ap.add_argument("--out", type=Path, default=None, help="summary JSON (default "
+                    "benchmark/results/speed_pipeline[_SETTINGS].json)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a pipeline setting for the 'after' side only (repeatable)")
     args = ap.parse_args()
     base_rev = _git("rev-parse", args.baseline)
     head_rev = _git("rev-parse", "HEAD")
     tag = f"{args.condition}_every{args.every}_{base_rev[:7]}"
+    for kv in args.set:
+        if "=" not in kv:
+            raise SystemExit(f"--set takes KEY=VALUE, got {kv!r}")
+    settings = "".join(f"_{kv.replace('=', '-')}" for kv in args.set)
+    args.out = args.out or ROOT / "benchmark" / "results" / f"speed_pipeline{settings}.json"
     runs = {"before": ROOT / "benchmark" / "results" / "pipeline" / f"speed_{tag}_before",
-            "after": ROOT / "benchmark" / "results" / "pipeline" / f"speed_{tag}_after_{head_rev[:7]}"}
+            "after": ROOT / "benchmark" / "results" / "pipeline" / f"speed_{tag}_after_{head_rev[:7]}{settings}"}
     tree = Path(f"/tmp/atlas_speed_{base_rev[:12]}")
     if not tree.exists():
         _git("worktree", "add", "--detach", str(tree), base_rev)
@@ -97,16 +112,16 @@ def main() -> None:
     t0 = time.time()
     for i in range(0, len(tasks), args.chunk):
         chunk = tasks[i: i + args.chunk]
-        for side, src in (("before", tree), ("after", ROOT)):
+        for side, src, sets in (("before", tree, []), ("after", ROOT, args.set)):
             if any(t not in _rows(runs[side]) for t in chunk):
-                _run(src, runs[side], chunk, args)
+                _run(src, runs[side] / f"chunk{i // args.chunk:02d}", chunk, args, sets)
         print(f"{min(i + args.chunk, len(tasks))}/{len(tasks)} tasks on both sides ({(time.time() - t0) / 60:.0f} min)",
               flush=True)
     rows = {side: _rows(d) for side, d in runs.items()}
     both = [t for t in tasks if t in rows["before"] and t in rows["after"]]
     res: dict[str, Any] = {
         "command": " ".join([sys.executable] + sys.argv), "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "baseline": base_rev, "after": head_rev, "condition": args.condition, "tasks": both,
+        "baseline": base_rev, "after": head_rev, "after_settings": args.set, "condition": args.condition, "tasks": both,
         "runs": {k: str(v.relative_to(ROOT)) for k, v in runs.items()},
         "before": _summary([rows["before"][t] for t in both]), "after": _summary([rows["after"][t] for t in both]),
         "same_verdict": sum(rows["before"][t]["passed"] == rows["after"][t]["passed"] for t in both),
