@@ -34,6 +34,7 @@ from atlas_kernel.pipeline.extract import extract_code
 from atlas_kernel.pipeline.prompts import chat_code_prompt
 
 RESULTS = Path(__file__).parent / "results"
+VARIANTS = ("ours", "evalplus", "evalplus_plain")
 EVALPLUS_ASK = "Please provide a self-contained Python script that solves the following problem in a markdown code block:"
 EVALPLUS_BEGIN = ("Below is a Python script with a self-contained function that solves the problem and passes "
                   "corresponding tests:\n```python\n")
@@ -87,6 +88,9 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=1024)
     ap.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default: all cores)")
     args = ap.parse_args()
+    unknown = [v for v in args.variants.split(",") if v not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"unknown variant {', '.join(unknown)}: choose from {', '.join(VARIANTS)}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     tasks = load_suite("humaneval")[:: args.every]
     model = load_model(args.model, **({"n_threads": args.threads} if args.threads else {}))

@@ -82,6 +82,10 @@ class PipelineConfig:
     test_timeout_s: float = DEFAULT_TEST_TIMEOUT_S  # judging.timeouts: the one policy
     seed: int = 0
     temperature: float = 0.0  # probe / single shot
+    # chat prompts that write a whole program begin the answer with the fence and the problem's own
+    # signature and docstring (prompts.begun_code_prompt): the model writes the body only. Off until
+    # measured on the pipeline (benchmark/bench_baseline_prompt.py --variants ours,begun for the single shot)
+    begin_code: bool = False
 
     def __post_init__(self) -> None:
         if self.condition not in CONDITIONS:
@@ -127,8 +131,11 @@ class PipelineConfig:
 
     @staticmethod
     def current_fields(d: dict[str, Any]) -> dict[str, Any]:
-        """A stored config dict without the fields this version no longer has (old traces, run.json)."""
-        return {k: v for k, v in d.items() if k not in _RETIRED}
+        """A stored config dict (old traces, run.json) as this version writes it: without the fields it
+        no longer has, and with the default of each field added since (an added field's default is the
+        behaviour from before it existed), so `--resume` continues a run an older version began."""
+        added = {k: v for k, v in PipelineConfig().to_dict().items() if k not in d}
+        return {**{k: v for k, v in d.items() if k not in _RETIRED}, **added}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "PipelineConfig":

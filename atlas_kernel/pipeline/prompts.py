@@ -96,6 +96,36 @@ def script_prompt(problem: Problem, *, system: str | None = None) -> list[Messag
     return msgs + [{"role": "user", "content": user}, {"role": "assistant", "content": begin + FENCE_OPEN}]
 
 
+@dataclass(frozen=True)
+class BegunCode:
+    """A chat prompt whose assistant turn already holds the code fence and the problem's own
+    starter (signature and docstring), so the model writes only what follows: a whole-function
+    answer otherwise spends most of its tokens copying the docstring back."""
+
+    prompt: list[Message]
+    code_begun: str  # the fenced code the assistant turn ends with
+    stop: tuple[str, ...] = (FENCE_CLOSE,)
+
+    def answer(self, text: str) -> str:
+        """The whole fenced answer the model has given, for `extract_code`."""
+        # a backend that did not continue the begun turn (some servers) wrote its own fences
+        return text if "```" in text else self.code_begun + text + FENCE_CLOSE
+
+
+def begun_code_prompt(messages: list[Message], problem: Problem) -> BegunCode:
+    """`messages` (a chat code prompt) with the answer begun at the code fence and, for a
+    functional problem with starter code, at that code's end. A prompt whose answer is already
+    begun at the fence (`script_prompt`) keeps its words and gains the starter."""
+    msgs = list(messages)
+    lead = FENCE_OPEN
+    if msgs and msgs[-1].get("role") == "assistant" and msgs[-1]["content"].endswith(FENCE_OPEN):
+        lead = msgs.pop()["content"]
+    starter = ""
+    if problem.kind == "functional" and problem.starter_code.strip():
+        starter = problem.starter_code if problem.starter_code.endswith("\n") else problem.starter_code + "\n"
+    return BegunCode([*msgs, {"role": "assistant", "content": lead + starter}], FENCE_OPEN + starter)
+
+
 def completion_code_prompt(problem: Problem) -> CodePrompt:
     """A raw prompt a base model continues into code."""
     if problem.kind == "functional" and problem.starter_code.strip():

@@ -15,14 +15,15 @@ instructions, so it gets the single-shot prompt with the sampler varied instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from atlas_kernel.models.base import Message, Sampling
 from atlas_kernel.pipeline.config import PROGRAM_DRAFT, TIERS
 from atlas_kernel.pipeline.extract import completion_stops, extract_code
 from atlas_kernel.pipeline.phase import BasePhase, candidates_summary
 from atlas_kernel.pipeline.phases import budget_forcing
-from atlas_kernel.pipeline.prompts import FENCE_CLOSE, FENCE_OPEN, SCRIPT_ASK, chat_code_prompt, code_prompt, script_prompt
+from atlas_kernel.pipeline.prompts import (FENCE_CLOSE, FENCE_OPEN, SCRIPT_ASK, begun_code_prompt, chat_code_prompt,
+                                           code_prompt, script_prompt)
 from atlas_kernel.pipeline.state import Candidate
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class Perturbation:
     instruction: str
     temperature: float
     script: bool = False  # the evalplus-style prompt with the answer begun at the code fence (prompts.script_prompt)
+    reasons_first: bool = False  # asks for prose before the code: never begun at the code (config.begin_code)
 
     def prompt(self, problem: "Problem") -> list[Message]:
         if self.script:
@@ -55,7 +57,8 @@ TABLE: tuple[Perturbation, ...] = (
     Perturbation("careful", "You are a careful programmer. You check edge cases such as empty inputs.",
                  "Handle every edge case. Return the whole solution in one ```python code block.", 0.3),
     Perturbation("stepwise", None,
-                 "First think about the steps in a short list, then write the whole solution in one ```python code block.", 0.3),
+                 "First think about the steps in a short list, then write the whole solution in one ```python code block.", 0.3,
+                 reasons_first=True),
     Perturbation("simple", "You write the shortest correct Python code.",
                  "Use a simple loop. Return the whole solution in one ```python code block.", 0.4),
     Perturbation("teacher", "You are a patient teacher of Python.",
@@ -83,6 +86,15 @@ def _candidate_text(p: Perturbation, text: str) -> str:
     return FENCE_OPEN + text + FENCE_CLOSE if p.script and "```" not in text else text
 
 
+def _request(p: Perturbation, i: int, ctx: "RunContext") -> tuple[list[Message], Sampling, Callable[[str], str]]:
+    """Row i's prompt, sampling, and how its answer becomes the text code is extracted from."""
+    msgs, sampling = p.prompt(ctx.problem), _sampling(p, i, ctx.config)
+    if ctx.config.begin_code and not p.reasons_first:
+        b = begun_code_prompt(msgs, ctx.problem)
+        return b.prompt, sampling.with_(stop=b.stop), b.answer
+    return msgs, sampling, lambda text: _candidate_text(p, text)
+
+
 GREEDY_ROW = TABLE[0]
 
 
@@ -90,8 +102,9 @@ def generate_greedy_row(ctx: "RunContext", phase: str) -> Candidate:
     """The greedy row's candidate, made early (the probe's second opinion); DivSampling then
     skips that row."""
     p = GREEDY_ROW
-    c = ctx.generate(phase, f"second opinion: {p.name}", p.prompt(ctx.problem), _sampling(p, 0, ctx.config))
-    return _add(ctx, extract_code(ctx.problem, _candidate_text(p, c.text)), c.completion_tokens, c.mean_logprob,
+    prompt, sampling, answer = _request(p, 0, ctx)
+    c = ctx.generate(phase, f"second opinion: {p.name}", prompt, sampling)
+    return _add(ctx, extract_code(ctx.problem, answer(c.text)), c.completion_tokens, c.mean_logprob,
                 f"{p.name}, T={p.temperature}", meta={"row": p.name}, phase=phase)
 
 
@@ -121,11 +134,11 @@ class DivSampling(BasePhase):
         plain = [(i, p) for i, p in todo if not (cfg.budget_forcing and i % 3 == 2 and tier.think_tokens > 0)]
         forced = [(i, p) for i, p in todo if (i, p) not in plain]
         if plain and not ctx.out_of_budget():
-            prompts = [p.prompt(ctx.problem) for _, p in plain]
-            samplings = [_sampling(p, i, cfg) for i, p in plain]
-            outs = ctx.generate_batch("divsampling", [p.name for _, p in plain], prompts, samplings)
-            for (i, p), c in zip(plain, outs):
-                _add(ctx, extract_code(ctx.problem, _candidate_text(p, c.text)), c.completion_tokens, c.mean_logprob,
+            requests = [_request(p, i, ctx) for i, p in plain]
+            outs = ctx.generate_batch("divsampling", [p.name for _, p in plain], [r[0] for r in requests],
+                                      [r[1] for r in requests])
+            for (i, p), (_, _, answer), c in zip(plain, requests, outs):
+                _add(ctx, extract_code(ctx.problem, answer(c.text)), c.completion_tokens, c.mean_logprob,
                      f"{p.name}, T={p.temperature}", meta={"row": p.name})
             yield from ctx.flush()
         for i, p in forced:

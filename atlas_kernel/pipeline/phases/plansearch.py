@@ -15,7 +15,7 @@ from atlas_kernel.models.base import Message, Sampling
 from atlas_kernel.pipeline.config import PROGRAM_DRAFT
 from atlas_kernel.pipeline.extract import extract_code
 from atlas_kernel.pipeline.phase import BasePhase, candidates_summary
-from atlas_kernel.pipeline.prompts import chat_code_prompt, task_text
+from atlas_kernel.pipeline.prompts import begun_code_prompt, chat_code_prompt, task_text
 from atlas_kernel.pipeline.state import Candidate
 
 if TYPE_CHECKING:
@@ -86,10 +86,16 @@ def implement_prompt(ctx: "RunContext", plan: str) -> list[Message]:
 
 
 def implement_all(ctx: "RunContext", plans: list[str]) -> list[tuple[str, int, float | None]]:
-    outs = ctx.generate_batch("plansearch", ["implement plan"] * len(plans), [implement_prompt(ctx, p) for p in plans],
-                              [Sampling(temperature=0.0, max_tokens=ctx.config.max_tokens, logprobs=True,
-                                        draft=PROGRAM_DRAFT)] * len(plans))
-    return [(c.text, c.completion_tokens, c.mean_logprob) for c in outs]
+    """(answer text, tokens, mean log-probability) per plan; the text is the whole fenced answer."""
+    prompts = [implement_prompt(ctx, p) for p in plans]
+    sampling = Sampling(temperature=0.0, max_tokens=ctx.config.max_tokens, logprobs=True, draft=PROGRAM_DRAFT)
+    if not ctx.config.begin_code:
+        outs = ctx.generate_batch("plansearch", ["implement plan"] * len(plans), prompts, [sampling] * len(plans))
+        return [(c.text, c.completion_tokens, c.mean_logprob) for c in outs]
+    begun = [begun_code_prompt(m, ctx.problem) for m in prompts]
+    outs = ctx.generate_batch("plansearch", ["implement plan"] * len(plans), [b.prompt for b in begun],
+                              [sampling.with_(stop=b.stop) for b in begun])
+    return [(b.answer(c.text), c.completion_tokens, c.mean_logprob) for b, c in zip(begun, outs)]
 
 
 class PlanSearch(BasePhase):

@@ -17,7 +17,7 @@ from atlas_kernel.pipeline.extract import completion_stops, extract_code
 from atlas_kernel.pipeline.phases.second_opinion import second_opinion
 from atlas_kernel.pipeline.phase import BasePhase, candidates_summary
 from atlas_kernel.pipeline.phases import route
-from atlas_kernel.pipeline.prompts import PromptStyle, code_prompt
+from atlas_kernel.pipeline.prompts import BegunCode, PromptStyle, begun_code_prompt, code_prompt
 from atlas_kernel.pipeline.state import Candidate
 from atlas_kernel.problems.types import Problem
 
@@ -35,8 +35,11 @@ class SingleShotRequest:
     prompt: Prompt
     sampling: Sampling
     completion_of: str | None  # raw-completion prompts: the code the answer continues
+    begun: BegunCode | None = None  # chat prompts with the answer begun at the code (config.begin_code)
 
     def code(self, text: str) -> str:
+        if self.begun is not None:
+            return extract_code(self.problem, self.begun.answer(text))
         return extract_code(self.problem, text, completion_of=self.completion_of)
 
 
@@ -45,6 +48,9 @@ def single_shot_request(problem: Problem, style: PromptStyle, config: "PipelineC
     stop = completion_stops(problem) if cp.completion_of is not None else ()
     sampling = Sampling(temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed, logprobs=True,
                         stop=stop, draft=PROGRAM_DRAFT)
+    if config.begin_code and cp.style == "chat" and isinstance(cp.prompt, list):
+        bc = begun_code_prompt(cp.prompt, problem)
+        return SingleShotRequest(problem, bc.prompt, sampling.with_(stop=bc.stop), None, bc)
     return SingleShotRequest(problem, cp.prompt, sampling, cp.completion_of)
 
 
