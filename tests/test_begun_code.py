@@ -7,7 +7,7 @@ from __future__ import annotations
 from atlas_kernel.models.base import Sampling
 from atlas_kernel.models.scripted import ScriptedModel
 from atlas_kernel.pipeline.config import PipelineConfig
-from atlas_kernel.pipeline.extract import extract_code
+from atlas_kernel.pipeline.extract import extract_code, unimported_modules
 from atlas_kernel.pipeline.phases.divsampling import TABLE
 from atlas_kernel.pipeline.phases.probe import single_shot_request
 from atlas_kernel.pipeline.pipeline import Pipeline
@@ -49,6 +49,18 @@ def test_an_answer_that_wrote_its_own_fences_is_read_as_it_is():
     b = begun_code_prompt(chat_code_prompt(problem), problem)
     whole = f"Here it is:\n```python\ndef truncate_number(number: float) -> float:\n{BODY}```\nDone."
     assert _run(extract_code(problem, b.answer(whole)), 2.25) == 0.25
+
+
+def test_a_body_that_uses_a_module_it_could_not_import_at_the_top_gets_the_import():
+    problem = load_suite("humaneval")[162].problem  # string_to_md5: the starter imports nothing
+    b = begun_code_prompt(chat_code_prompt(problem), problem)
+    code = extract_code(problem, b.answer("    return hashlib.md5(text.encode()).hexdigest() if text else None\n"))
+    ns: dict = {}
+    exec(code, ns)
+    assert ns["string_to_md5"]("Hello world") == "3e25960a79dbc69b674cd4ec67a72c62"
+    # names the program binds itself are no missing modules
+    assert unimported_modules("import re as regex\ndef f(string, math=1):\n    copy = []\n    return string.upper(), "
+                              "copy.append, regex.sub, math.real\n") == []
 
 
 def test_the_pipeline_begins_every_program_answer_with_the_starter_except_rows_that_reason_first():

@@ -155,6 +155,30 @@ def strip_test_code(code: str, entry_point: str) -> str:
     return "\n\n".join(kept).rstrip() + "\n"
 
 
+def unimported_modules(code: str) -> list[str]:
+    """Standard-library modules the code uses as `module.name` without importing or defining
+    them (sorted). A body written after a begun signature had no top of file for its imports:
+    the model uses `hashlib.md5` in the body and the program dies of a NameError."""
+    import sys
+
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+    used = {n.value.id for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}
+    return sorted(m for m in used - bound if m in sys.stdlib_module_names)
+
+
 def extract_code(problem: Problem, text: str, *, completion_of: str | None = None) -> str:
     """The program to run for `problem` from the model's answer `text`.
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from atlas_kernel.models.base import Message, Prompt
+from atlas_kernel.pipeline.extract import unimported_modules
 from atlas_kernel.problems.types import Problem
 
 PromptStyle = Literal["chat", "completion"]
@@ -109,7 +110,12 @@ class BegunCode:
     def answer(self, text: str) -> str:
         """The whole fenced answer the model has given, for `extract_code`."""
         # a backend that did not continue the begun turn (some servers) wrote its own fences
-        return text if "```" in text else self.code_begun + text + FENCE_CLOSE
+        if "```" in text:
+            return text
+        code = self.code_begun[len(FENCE_OPEN):] + text
+        # the top of the file was written for the model: the imports its body needs go there
+        imports = "" if "from __future__" in code else "".join(f"import {m}\n" for m in unimported_modules(code))
+        return FENCE_OPEN + imports + code + FENCE_CLOSE
 
 
 def begun_code_prompt(messages: list[Message], problem: Problem) -> BegunCode:
