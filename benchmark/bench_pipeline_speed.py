@@ -95,7 +95,9 @@ def main() -> None:
     args = ap.parse_args()
     base_rev = _git("rev-parse", args.baseline)
     head_rev = _git("rev-parse", "HEAD")
-    tag = f"{args.condition}_every{args.every}_{base_rev[:7]}"
+    # a chunk directory is named by its position, so the model and the chunk size name the comparison
+    tag = (f"{args.condition}_every{args.every}_{base_rev[:7]}" + (f"_{Path(args.model).stem}" if args.model else "")
+           + (f"_chunk{args.chunk}" if args.chunk != 5 else "") + (f"_limit{args.limit}" if args.limit else ""))
     for kv in args.set:
         if "=" not in kv:
             raise SystemExit(f"--set takes KEY=VALUE, got {kv!r}")

@@ -61,6 +61,9 @@ def test_a_body_that_uses_a_module_it_could_not_import_at_the_top_gets_the_impor
     # names the program binds itself are no missing modules
     assert unimported_modules("import re as regex\ndef f(string, math=1):\n    copy = []\n    return string.upper(), "
                               "copy.append, regex.sub, math.real\n") == []
+    assert unimported_modules("def f(x):\n    try:\n        pass\n    except ValueError as queue:\n        queue.args\n"
+                              "    match x:\n        case [*array]: array.count\n        case {**token}: token.keys\n"
+                              "        case str() as types: types.upper\n    return this.s, winreg.HKEY_USERS\n") == []
 
 
 def test_the_pipeline_begins_every_program_answer_with_the_starter_except_rows_that_reason_first():
@@ -77,12 +80,14 @@ def test_the_pipeline_begins_every_program_answer_with_the_starter_except_rows_t
             return "1. Take the fractional part."
         return f"```python\ndef truncate_number(number: float) -> float:\n{BODY}```"
 
-    cfg = PipelineConfig.for_condition("B", k=4, n_plans=1, early_stop=False, budget_forcing=False, begin_code=True)
+    # k=5, one plan: DivSampling asks the script, expert, careful and stepwise rows
+    cfg = PipelineConfig.for_condition("B", k=5, n_plans=1, early_stop=False, budget_forcing=False, begin_code=True)
     sol = Pipeline(ScriptedModel(respond), cfg, style="chat").run(problem)
     assert sol.public_passed == sol.public_total and _run(sol.code, 7.75) == 0.75
     begun = [text for text, b in seen if b]
-    assert len(begun) >= 4  # probe, the second opinion's script row, the plan's implementation, a DivSampling row
-    assert not any("First think about the steps" in text for text, b in seen if b)  # stepwise reasons first
+    assert len(begun) == 5  # the probe, the plan's implementation, the script, expert and careful rows
+    stepwise = [b for text, b in seen if "First think about the steps" in text]
+    assert stepwise == [False]  # asked, and not begun: it reasons first
     probe = single_shot_request(problem, "chat", cfg)
     assert probe.sampling.stop and probe.prompt[-1]["role"] == "assistant"
     assert single_shot_request(problem, "chat", PipelineConfig()).prompt[-1]["role"] == "user"  # off by default
@@ -97,3 +102,18 @@ def test_real_model_writes_only_the_body_after_the_begun_starter(default_model):
     assert code.count("def truncate_number") == 1 and _run(code, 3.5) == 0.5
     plain = single_shot_request(problem, "chat", PipelineConfig.for_condition("A", max_tokens=160))
     assert c.completion_tokens < default_model.generate(plain.prompt, plain.sampling.with_(draft="none")).completion_tokens
+
+
+def test_a_switch_given_anything_but_true_or_false_is_refused_in_one_line():
+    import pytest
+
+    with pytest.raises(ValueError, match="begin_code must be true or false, got 'False'"):
+        PipelineConfig.for_condition("E", begin_code="False")  # what `--set begin_code=False` (not JSON) gives
+
+
+def test_plain_sampling_refuses_pipeline_settings(capsys):
+    from atlas_kernel.cli.main import main
+
+    assert main(["bench", "--suite", "humaneval", "--samples", "2", "--set", "begin_code=true", "--limit", "1"]) != 0
+    err = capsys.readouterr().err
+    assert "--set pipeline settings do not apply" in err and "Traceback" not in err

@@ -65,3 +65,21 @@ def test_unreachable_server_is_retried_then_named_in_one_error():
     with pytest.raises(ServerError, match="cannot reach .* is the server running"):
         model.generate("x", Sampling(max_tokens=2))
     assert time.time() - t0 < 10
+
+
+def test_a_begun_assistant_turn_is_sent_to_be_continued(monkeypatch):
+    from atlas_kernel.models.openai_http import OpenAIModel
+
+    sent = []
+
+    def fake_request(self, method, path, body=None):
+        sent.append(body)
+        return {"choices": [{"message": {"content": "    return 1\n"}}], "usage": {}}
+
+    monkeypatch.setattr(OpenAIModel, "_request", fake_request)
+    model = OpenAIModel("http://127.0.0.1:9", model="m")
+    model.generate([{"role": "user", "content": "write f"}], Sampling(max_tokens=4))
+    model.generate([{"role": "user", "content": "write f"}, {"role": "assistant", "content": "```python\ndef f():\n"}],
+                   Sampling(max_tokens=4))
+    assert "continue_final_message" not in sent[0]
+    assert sent[1]["continue_final_message"] is True and sent[1]["add_generation_prompt"] is False

@@ -47,6 +47,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise AtlasError("--ablation runs several conditions; drop --condition")
     if args.samples is not None and (args.ablation or args.condition):
         raise AtlasError("--samples is plain sampling without pipeline conditions; drop --condition/--ablation")
+    if args.samples is not None and args.set:
+        raise AtlasError("--samples samples the plain single-shot prompt; --set pipeline settings do not apply — drop --set")
     if args.temperature is not None and args.samples is None:
         raise AtlasError("--temperature goes with --samples N (plain sampling); pipeline conditions set their own")
     common = dict(model=args.model, out=args.out, limit=args.limit, tasks=args.tasks, every=args.every, since=args.since,

@@ -101,6 +101,11 @@ class OpenAIModel:
         chat = not isinstance(prompt, str)
         if chat:
             body["messages"] = [dict(m) for m in prompt]
+            if prompt and prompt[-1].get("role") == "assistant":
+                # a begun answer is continued, not answered anew (vLLM's flags; llama-server continues it
+                # by itself and ignores them)
+                body["continue_final_message"] = True
+                body["add_generation_prompt"] = False
             if sampling.logprobs:
                 body["logprobs"] = True
         else:

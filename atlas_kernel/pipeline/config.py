@@ -4,6 +4,7 @@ ablation condition (A..E) turns on is the registry in `conditions.py`."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from dataclasses import fields as dataclass_fields
 from typing import Any, Literal
 
 from atlas_kernel.judging.timeouts import DEFAULT_TEST_TIMEOUT_S
@@ -83,8 +84,8 @@ class PipelineConfig:
     seed: int = 0
     temperature: float = 0.0  # probe / single shot
     # chat prompts that write a whole program begin the answer with the fence and the problem's own
-    # signature and docstring (prompts.begun_code_prompt): the model writes the body only. Off until
-    # measured on the pipeline (benchmark/bench_baseline_prompt.py --variants ours,begun for the single shot)
+    # signature and docstring (prompts.begun_code_prompt): the model writes the body only. Off: measured
+    # (README, Benchmarks) it halves a single shot's tokens but lost 2 of 21 passes in E for 4 % of wall time
     begin_code: bool = False
 
     def __post_init__(self) -> None:
@@ -94,6 +95,9 @@ class PipelineConfig:
             raise ValueError(f"need 0 <= n_plans <= k, got k={self.k}, n_plans={self.n_plans}")
         if self.tier not in TIERS:
             raise ValueError(f"tier must be one of {', '.join(TIERS)}, got {self.tier!r}")
+        for f in dataclass_fields(self):
+            if f.type in ("bool", bool) and not isinstance(getattr(self, f.name), bool):
+                raise ValueError(f"{f.name} must be true or false, got {getattr(self, f.name)!r}")
         if self.selector not in SELECTOR_NAMES:
             raise ValueError(f"selector must be one of {', '.join(SELECTOR_NAMES)}, got {self.selector!r}")
 

@@ -155,10 +155,14 @@ def strip_test_code(code: str, entry_point: str) -> str:
     return "\n\n".join(kept).rstrip() + "\n"
 
 
+_NEVER_IMPORT = frozenset({"this", "antigravity", "__hello__", "__phello__"})
+
+
 def unimported_modules(code: str) -> list[str]:
     """Standard-library modules the code uses as `module.name` without importing or defining
     them (sorted). A body written after a begun signature had no top of file for its imports:
     the model uses `hashlib.md5` in the body and the program dies of a NameError."""
+    import importlib.util
     import sys
 
     try:
@@ -175,8 +179,17 @@ def unimported_modules(code: str) -> list[str]:
             bound.add(node.id)
         elif isinstance(node, ast.arg):
             bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bound.add(node.rest)
     used = {n.value.id for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}
-    return sorted(m for m in used - bound if m in sys.stdlib_module_names)
+    # importing has effects for a few modules (this prints, antigravity opens a browser), and some exist
+    # only on another platform
+    return sorted(m for m in used - bound if m in sys.stdlib_module_names and m not in _NEVER_IMPORT
+                  and importlib.util.find_spec(m) is not None)
 
 
 def extract_code(problem: Problem, text: str, *, completion_of: str | None = None) -> str:
