@@ -104,7 +104,7 @@ class BegunCode:
     answer otherwise spends most of its tokens copying the docstring back."""
 
     prompt: list[Message]
-    code_begun: str  # the fenced code the assistant turn ends with
+    starter: str  # the problem's code the assistant turn ends with, after the fence
     stop: tuple[str, ...] = (FENCE_CLOSE,)
 
     def answer(self, text: str) -> str:
@@ -112,7 +112,7 @@ class BegunCode:
         # a backend that did not continue the begun turn (some servers) wrote its own fences
         if "```" in text:
             return text
-        code = self.code_begun[len(FENCE_OPEN):] + text
+        code = self.starter + text
         # the top of the file was written for the model: the imports its body needs go there
         imports = "" if "from __future__" in code else "".join(f"import {m}\n" for m in unimported_modules(code))
         return FENCE_OPEN + imports + code + FENCE_CLOSE
@@ -129,7 +129,7 @@ def begun_code_prompt(messages: list[Message], problem: Problem) -> BegunCode:
     starter = ""
     if problem.kind == "functional" and problem.starter_code.strip():
         starter = problem.starter_code if problem.starter_code.endswith("\n") else problem.starter_code + "\n"
-    return BegunCode([*msgs, {"role": "assistant", "content": lead + starter}], FENCE_OPEN + starter)
+    return BegunCode([*msgs, {"role": "assistant", "content": lead + starter}], starter)
 
 
 def completion_code_prompt(problem: Problem) -> CodePrompt:
